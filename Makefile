@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both create .venv, install what they need, and are quick the second time.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TOOLS_STAMP := tools/bin/.installed
+PROTO_STAMP := gateway/generated/.built
+
+.PHONY: venv tools proto demo test lint format bench-triton bench-gateway clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(PROTO_STAMP): $(STAMP) $(wildcard protos/asen/v1/*.proto) scripts/build_protos.sh
+	bash scripts/build_protos.sh
+
+$(TOOLS_STAMP): scripts/install_tools.sh
+	bash scripts/install_tools.sh
+
+venv: $(STAMP) $(PROTO_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+proto: $(PROTO_STAMP)
+
+demo: venv
+	$(PY) -m asen.demo
+
+test: venv tools
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench-triton: venv
+	$(PY) loadtests/bench_triton.py
+
+bench-gateway: venv
+	$(PY) loadtests/bench_gateway.py
+
+clean:
+	rm -rf $(VENV) tools/bin gateway/generated build runs

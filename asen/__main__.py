@@ -1,0 +1,5 @@
+import sys
+
+from asen.cli.main import main
+
+sys.exit(main())
