@@ -1,0 +1,1 @@
+"""The ASEN++ network: truncated ResNet backbones, attribute-aware attention heads, fusion."""
