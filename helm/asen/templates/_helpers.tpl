@@ -1,0 +1,88 @@
+{{/* Chart name, truncated to the 63 characters Kubernetes allows in a label. */}}
+{{- define "asen.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Release-qualified name; component names are suffixed to it. */}}
+{{- define "asen.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else if contains (include "asen.name" .) .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name (include "asen.name" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+
+{{- define "asen.gateway.fullname" -}}{{ include "asen.fullname" . | trunc 55 }}-gateway{{- end }}
+{{- define "asen.triton.fullname" -}}{{ include "asen.fullname" . | trunc 56 }}-triton{{- end }}
+{{- define "asen.triton.discoveryName" -}}{{ include "asen.fullname" . | trunc 46 }}-triton-discovery{{- end }}
+{{- define "asen.redis.fullname" -}}{{ include "asen.fullname" . | trunc 57 }}-redis{{- end }}
+
+{{/* Labels shared by every object of the release. */}}
+{{- define "asen.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: asen
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+
+{{/* Selector labels of one component; call with (dict "ctx" $ "component" "gateway"). */}}
+{{- define "asen.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "asen.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "asen.componentLabels" -}}
+{{ include "asen.labels" .ctx }}
+{{ include "asen.selectorLabels" . }}
+{{- end }}
+
+{{/* "repository:tag"; the tag falls back to the chart's appVersion. */}}
+{{- define "asen.image" -}}
+{{- $tag := default .ctx.Chart.AppVersion .image.tag -}}
+{{- printf "%s:%s" .image.repository $tag -}}
+{{- end }}
+
+{{/* True when the Prometheus Operator CRDs are served by the cluster. */}}
+{{- define "asen.monitoringApiAvailable" -}}
+{{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end -}}
+{{- end }}
+
+{{/* Name of the Secret holding the bundled Redis password. */}}
+{{- define "asen.redis.secretName" -}}
+{{- default (include "asen.redis.fullname" .) .Values.redis.bundled.auth.existingSecret -}}
+{{- end }}
+
+{{/* The Redis URL the gateway connects to (password passed separately). */}}
+{{- define "asen.redis.url" -}}
+{{- if eq .Values.redis.mode "bundled" -}}
+redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
+{{- else if eq .Values.redis.mode "external" -}}
+{{ .Values.redis.external.url }}
+{{- end -}}
+{{- end }}
+
+{{/* Pod selector of the Prometheus server, used by NetworkPolicies on metrics ports. */}}
+{{- define "asen.prometheusPeer" -}}
+- namespaceSelector:
+    {{- toYaml .Values.monitoring.prometheus.namespaceSelector | nindent 4 }}
+  podSelector:
+    {{- toYaml .Values.monitoring.prometheus.podSelector | nindent 4 }}
+{{- end }}
+
+{{/* Cross-field checks a JSON schema cannot express. */}}
+{{- define "asen.validate" -}}
+{{- range $name, $hpa := dict "gateway" .Values.gateway.autoscaling "triton" .Values.triton.autoscaling }}
+{{- if and $hpa.enabled (gt (int $hpa.minReplicas) (int $hpa.maxReplicas)) }}
+{{- fail (printf "%s.autoscaling.minReplicas (%d) must not exceed maxReplicas (%d)" $name (int $hpa.minReplicas) (int $hpa.maxReplicas)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.gateway.tls.clientAuth (not .Values.gateway.tls.enabled) }}
+{{- fail "gateway.tls.clientAuth requires gateway.tls.enabled: mutual TLS needs a server certificate" }}
+{{- end }}
+{{- if and (eq .Values.triton.modelRepository.source "objectStorage") (not (regexMatch "^(s3|gs|as)://" .Values.triton.modelRepository.uri)) }}
+{{- fail "triton.modelRepository.uri must start with s3://, gs:// or as:// when source is objectStorage" }}
+{{- end }}
+{{- end }}
