@@ -1,0 +1,181 @@
+"""Gateway configuration: environment variables (ASEN_*) with matching command-line flags.
+
+A flag given on the command line wins over the environment, which wins over the default. The
+effective configuration is logged at start with secrets masked (`masked()`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from asen.errors import AsenError
+
+
+def _opt(env: str, help: str, *, secret: bool = False, choices: tuple[str, ...] = ()) -> dict:
+    return {"env": env, "help": help, "secret": secret, "choices": choices}
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything the gateway needs to start; see docs/gateway.md for the full table."""
+
+    grpc_port: int = field(default=50051, metadata=_opt("ASEN_GRPC_PORT", "gRPC listen port"))
+    metrics_port: int = field(
+        default=9095, metadata=_opt("ASEN_METRICS_PORT", "Prometheus /metrics port")
+    )
+    triton_urls: str = field(
+        default="127.0.0.1:8001",
+        metadata=_opt("ASEN_TRITON_URLS", "comma-separated Triton gRPC host:port (static)"),
+    )
+    discovery: str = field(
+        default="static",
+        metadata=_opt(
+            "ASEN_DISCOVERY", "how Triton endpoints are found", choices=("static", "kubernetes")
+        ),
+    )
+    k8s_namespace: str = field(
+        default="default", metadata=_opt("ASEN_K8S_NAMESPACE", "namespace of the Triton Service")
+    )
+    k8s_service: str = field(
+        default="triton", metadata=_opt("ASEN_K8S_SERVICE", "name of the Triton Service")
+    )
+    triton_grpc_port: int = field(
+        default=8001, metadata=_opt("ASEN_TRITON_GRPC_PORT", "Triton gRPC port (kubernetes)")
+    )
+    triton_model: str = field(
+        default="asen", metadata=_opt("ASEN_TRITON_MODEL", "name of the Triton ensemble")
+    )
+    redis_url: str = field(
+        default="",
+        metadata=_opt(
+            "ASEN_REDIS_URL", "redis://host:port/db; empty = in-process LRU cache", secret=True
+        ),
+    )
+    redis_password: str = field(
+        default="", metadata=_opt("ASEN_REDIS_PASSWORD", "Redis password", secret=True)
+    )
+    cache_ttl_seconds: int = field(
+        default=7 * 24 * 3600, metadata=_opt("ASEN_CACHE_TTL_SECONDS", "embedding cache TTL")
+    )
+    cache_memory_entries: int = field(
+        default=100_000,
+        metadata=_opt("ASEN_CACHE_MEMORY_ENTRIES", "capacity of the in-process LRU cache"),
+    )
+    max_candidates: int = field(
+        default=256, metadata=_opt("ASEN_MAX_CANDIDATES", "most candidates in one Rank call")
+    )
+    max_in_flight: int = field(
+        default=256,
+        metadata=_opt("ASEN_MAX_IN_FLIGHT", "concurrent requests; more = RESOURCE_EXHAUSTED"),
+    )
+    max_message_bytes: int = field(
+        default=32 * 1024 * 1024,
+        metadata=_opt("ASEN_MAX_MESSAGE_BYTES", "largest gRPC message accepted"),
+    )
+    max_image_pixels: int = field(
+        default=0,
+        metadata=_opt(
+            "ASEN_MAX_IMAGE_PIXELS", "largest image (width*height); 0 = the model's own limit"
+        ),
+    )
+    request_timeout_seconds: float = field(
+        default=30.0,
+        metadata=_opt("ASEN_REQUEST_TIMEOUT_SECONDS", "deadline for calls that set none"),
+    )
+    stream_window: int = field(
+        default=16, metadata=_opt("ASEN_STREAM_WINDOW", "images in flight per EmbedStream")
+    )
+    shutdown_grace_seconds: float = field(
+        default=10.0,
+        metadata=_opt("ASEN_SHUTDOWN_GRACE_SECONDS", "time to drain in-flight calls on stop"),
+    )
+    tls_cert: str = field(default="", metadata=_opt("ASEN_TLS_CERT", "server certificate (PEM)"))
+    tls_key: str = field(default="", metadata=_opt("ASEN_TLS_KEY", "server private key (PEM)"))
+    tls_client_ca: str = field(
+        default="", metadata=_opt("ASEN_TLS_CLIENT_CA", "CA of client certificates: mutual TLS")
+    )
+    api_keys_file: str = field(
+        default="",
+        metadata=_opt("ASEN_API_KEYS_FILE", "file of SHA-256 hex digests of accepted API keys"),
+    )
+    log_level: str = field(default="INFO", metadata=_opt("ASEN_LOG_LEVEL", "log level"))
+
+    @property
+    def triton_url_list(self) -> list[str]:
+        return sorted({u.strip() for u in self.triton_urls.split(",") if u.strip()})
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add one `--flag` per field; defaults stay None so the environment can fill them."""
+        for f in fields(cls):
+            meta = f.metadata
+            kwargs: dict = {"default": None, "help": f"{meta['help']} (${meta['env']})"}
+            if meta["choices"]:
+                kwargs["choices"] = meta["choices"]
+            parser.add_argument("--" + f.name.replace("_", "-"), type=_TYPES[f.type], **kwargs)
+
+    @classmethod
+    def load(
+        cls, args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None
+    ) -> GatewayConfig:
+        """Flags over environment over defaults; raises AsenError on a malformed value."""
+        env = os.environ if env is None else env
+        values: dict = {}
+        for f in fields(cls):
+            flag = getattr(args, f.name, None) if args is not None else None
+            if flag is not None:
+                values[f.name] = flag
+            elif f.metadata["env"] in env and env[f.metadata["env"]] != "":
+                raw = env[f.metadata["env"]]
+                try:
+                    values[f.name] = _TYPES[f.type](raw)
+                except ValueError as error:
+                    raise AsenError(f"{f.metadata['env']}={raw!r}: {error}") from None
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.discovery not in ("static", "kubernetes"):
+            raise AsenError(f"discovery must be static or kubernetes, not {self.discovery!r}")
+        if self.discovery == "static" and not self.triton_url_list:
+            raise AsenError("ASEN_TRITON_URLS is empty: give at least one Triton host:port")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise AsenError("TLS needs both ASEN_TLS_CERT and ASEN_TLS_KEY")
+        if self.tls_client_ca and not self.tls_cert:
+            raise AsenError("ASEN_TLS_CLIENT_CA (mutual TLS) needs ASEN_TLS_CERT and ASEN_TLS_KEY")
+        for name in ("tls_cert", "tls_key", "tls_client_ca", "api_keys_file"):
+            path = getattr(self, name)
+            if path and not Path(path).is_file():
+                raise AsenError(f"{name}: no such file: {path}")
+        for name in ("max_candidates", "max_in_flight", "max_message_bytes", "stream_window"):
+            if getattr(self, name) < 1:
+                raise AsenError(f"{name} must be >= 1")
+
+    def masked(self) -> dict[str, object]:
+        """The configuration with secrets hidden, for the start-up log line."""
+        shown: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata["secret"] and value:
+                value = _mask_url(value) if f.name.endswith("_url") else "***"
+            shown[f.name] = value
+        return shown
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password inside a URL (redis://user:secret@host -> redis://user:***@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+_TYPES = {"int": int, "float": float, "str": str}

@@ -1,0 +1,226 @@
+"""Attribute embeddings of images: embedding cache first, Triton for the misses.
+
+For a set of (image, attribute) pairs: keys in flight in another request are awaited
+(single-flight); the rest are read from the cache in one batched call; what is still missing is
+computed by Triton with one row per image carrying all of that image's missing attribute ids (the
+global backbone runs once per image), rows grouped by attribute count and chunked to the model's
+max batch size, chunks sent concurrently (spread over the Triton endpoints). The computation runs
+in its own task, shielded from the caller's cancellation, so requests waiting on the same keys
+still get their result if the first caller goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import grpc
+import numpy as np
+
+from gateway import metrics
+from gateway.cache.backend import CacheBackend
+from gateway.cache.entry import CachedEmbedding, cache_key
+from gateway.cache.single_flight import SingleFlight
+from gateway.errors import GatewayError, not_found
+from gateway.images import ImageInput, check_image
+from gateway.model_info import AttributeSpec, ModelInfo
+from gateway.triton_pool import TritonPool
+
+_ROW_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED)
+
+
+@dataclass(frozen=True)
+class AttributeResult:
+    embedding: np.ndarray
+    roi: tuple[float, float, float, float]
+    cached: bool
+    attention: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _Row:
+    image: ImageInput
+    attributes: tuple[AttributeSpec, ...]
+
+
+class Embedder:
+    def __init__(self, pool: TritonPool, cache: CacheBackend, max_image_pixels: int = 0) -> None:
+        self._pool = pool
+        self._cache = cache
+        self._max_image_pixels = max_image_pixels
+        self._flights: SingleFlight[CachedEmbedding] = SingleFlight()
+
+    def pixel_limit(self, info: ModelInfo) -> int:
+        limits = [p for p in (self._max_image_pixels, info.max_image_pixels) if p > 0]
+        return min(limits) if limits else 0
+
+    async def embed(
+        self,
+        info: ModelInfo,
+        images: list[ImageInput],
+        attributes: list[AttributeSpec],
+        deadline: float,
+    ) -> list[dict[str, AttributeResult]]:
+        """Per image, attribute name -> result; raises GatewayError for the first bad image."""
+        pairs = {
+            cache_key(info.model_version, a.name, image.sha256): (image, a)
+            for image in images
+            for a in attributes
+        }
+        owned, waiting = self._flights.claim(list(pairs))
+        found: dict[str, tuple[CachedEmbedding, bool]] = {}
+        if owned:
+            task = asyncio.create_task(self._fill(info, owned, pairs, deadline))
+            found.update(await asyncio.shield(task))
+        for key, future in waiting.items():
+            found[key] = (await future, True)
+        results: list[dict[str, AttributeResult]] = []
+        for image in images:
+            per_attribute: dict[str, AttributeResult] = {}
+            for a in attributes:
+                entry, cached = found[cache_key(info.model_version, a.name, image.sha256)]
+                per_attribute[a.name] = AttributeResult(entry.embedding, entry.roi, cached)
+            results.append(per_attribute)
+        return results
+
+    async def embed_with_attention(
+        self, info: ModelInfo, image: ImageInput, attributes: list[AttributeSpec], deadline: float
+    ) -> dict[str, AttributeResult]:
+        """Always computed (attention maps are not cached); the embeddings are cached after."""
+        check_image(image, self.pixel_limit(info))
+        out = await self._pool.infer(
+            [image.data], [[a.id for a in attributes]], info.model_version, True, _left(deadline)
+        )
+        results: dict[str, AttributeResult] = {}
+        writes: dict[str, bytes] = {}
+        for k, a in enumerate(attributes):
+            entry = CachedEmbedding(out.embeddings[0, k], tuple(map(float, out.rois[0, k])))
+            writes[cache_key(info.model_version, a.name, image.sha256)] = entry.encode()
+            results[a.name] = AttributeResult(
+                entry.embedding, entry.roi, False, out.attention[0, k]
+            )
+        await self._cache.set_many(writes)
+        return results
+
+    async def _fill(
+        self,
+        info: ModelInfo,
+        owned: list[str],
+        pairs: dict[str, tuple[ImageInput, AttributeSpec]],
+        deadline: float,
+    ) -> dict[str, tuple[CachedEmbedding, bool]]:
+        """Resolve every owned key (cache, then Triton); fail the unresolved ones on any error."""
+        found: dict[str, tuple[CachedEmbedding, bool]] = {}
+        try:
+            for key, value in zip(owned, await self._cache.get_many(owned), strict=True):
+                entry = self._decode(value)
+                if entry is not None:
+                    found[key] = (entry, True)
+                    self._flights.resolve(key, entry)
+            backend = self._cache.name
+            metrics.CACHE_HITS.labels(backend=backend).inc(len(found))
+            metrics.CACHE_MISSES.labels(backend=backend).inc(len(owned) - len(found))
+            missing = [key for key in owned if key not in found]
+            if missing:
+                computed = await self._compute(info, missing, pairs, deadline)
+                await self._cache.set_many({k: e.encode() for k, e in computed.items()})
+                for key, entry in computed.items():
+                    found[key] = (entry, False)
+                    self._flights.resolve(key, entry)
+            return found
+        except BaseException as error:
+            for key in owned:
+                self._flights.fail(key, _for_waiters(error))
+            raise
+
+    async def _compute(
+        self,
+        info: ModelInfo,
+        missing: list[str],
+        pairs: dict[str, tuple[ImageInput, AttributeSpec]],
+        deadline: float,
+    ) -> dict[str, CachedEmbedding]:
+        by_image: dict[str, tuple[ImageInput, list[AttributeSpec]]] = {}
+        for key in missing:
+            image, attribute = pairs[key]
+            by_image.setdefault(image.sha256, (image, []))[1].append(attribute)
+        rows: list[_Row] = []
+        for image, attributes in by_image.values():
+            if image.data is None:
+                raise not_found(
+                    f"image {image.label} ({image.sha256}) has no cached embedding for "
+                    f"attribute {attributes[0].name!r} under model version "
+                    f"{info.model_version!r}; send the image bytes"
+                )
+            check_image(image, self.pixel_limit(info))
+            rows.append(_Row(image, tuple(attributes)))
+        chunks = list(_chunks(rows, max(1, info.max_batch_size)))
+        results = await asyncio.gather(*(self._run(info, c, deadline) for c in chunks))
+        computed: dict[str, CachedEmbedding] = {}
+        for part in results:
+            computed.update(part)
+        return computed
+
+    async def _run(
+        self, info: ModelInfo, rows: list[_Row], deadline: float
+    ) -> dict[str, CachedEmbedding]:
+        """One Triton call; a bad image in a multi-row call is pinned down row by row."""
+        try:
+            out = await self._pool.infer(
+                [r.image.data for r in rows],
+                [[a.id for a in r.attributes] for r in rows],
+                info.model_version,
+                False,
+                _left(deadline),
+            )
+        except GatewayError as error:
+            if len(rows) > 1 and error.code in _ROW_ERRORS:
+                parts = await asyncio.gather(*(self._run(info, [r], deadline) for r in rows))
+                return {k: v for part in parts for k, v in part.items()}
+            if error.code in _ROW_ERRORS:
+                label = rows[0].image.label
+                raise GatewayError(error.code, f"image {label}: {error.message}") from None
+            raise
+        computed: dict[str, CachedEmbedding] = {}
+        for b, row in enumerate(rows):
+            for k, a in enumerate(row.attributes):
+                box = tuple(float(v) for v in out.rois[b, k])
+                key = cache_key(info.model_version, a.name, row.image.sha256)
+                computed[key] = CachedEmbedding(np.array(out.embeddings[b, k]), box)
+        return computed
+
+    def _decode(self, value: bytes | None) -> CachedEmbedding | None:
+        if value is None:
+            return None
+        try:
+            return CachedEmbedding.decode(value)
+        except ValueError:
+            metrics.CACHE_ERRORS.labels(backend=self._cache.name).inc()
+            return None
+
+
+def _chunks(rows: list[_Row], size: int) -> Iterable[list[_Row]]:
+    """Rows grouped by attribute count (one Triton call needs equal K), at most `size` each."""
+    by_k: dict[int, list[_Row]] = {}
+    for row in rows:
+        by_k.setdefault(len(row.attributes), []).append(row)
+    for group in by_k.values():
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise GatewayError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before Triton")
+    return left
+
+
+def _for_waiters(error: BaseException) -> BaseException:
+    if isinstance(error, GatewayError):
+        return error
+    if isinstance(error, asyncio.CancelledError):
+        return GatewayError(grpc.StatusCode.CANCELLED, "the computing request was cancelled")
+    return GatewayError(grpc.StatusCode.INTERNAL, "embedding failed")

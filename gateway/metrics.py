@@ -1,0 +1,61 @@
+"""Prometheus collectors of the gateway (names are a contract: the Helm chart's alerts use them).
+
+Module-level collectors registered in prometheus_client's default REGISTRY, served on their own
+HTTP port by `start_metrics_server`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+_LATENCY_BUCKETS = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+)  # fmt: skip
+
+REQUESTS = Counter(
+    "asen_gateway_requests_total",
+    "gRPC requests handled by the gateway, by method and gRPC status code name.",
+    ["method", "code"],
+)
+REQUEST_DURATION = Histogram(
+    "asen_gateway_request_duration_seconds",
+    "Time to answer one gRPC request (one stream for streaming methods).",
+    ["method"],
+    buckets=_LATENCY_BUCKETS,
+)
+CACHE_HITS = Counter(
+    "asen_gateway_cache_hits_total",
+    "Embedding cache hits (one per attribute embedding).",
+    ["backend"],
+)
+CACHE_MISSES = Counter(
+    "asen_gateway_cache_misses_total",
+    "Embedding cache misses (one per attribute embedding).",
+    ["backend"],
+)
+CACHE_ERRORS = Counter(
+    "asen_gateway_cache_errors_total",
+    "Cache operations that failed (the request was computed instead: the cache fails open).",
+    ["backend"],
+)
+TRITON_DURATION = Histogram(
+    "asen_gateway_triton_request_duration_seconds",
+    "Time of one inference call to Triton.",
+    ["model"],
+    buckets=_LATENCY_BUCKETS,
+)
+IN_FLIGHT = Gauge("asen_gateway_in_flight_requests", "gRPC requests being handled right now.")
+TRITON_ENDPOINTS = Gauge(
+    "asen_gateway_triton_endpoints", "Known Triton endpoints by readiness.", ["state"]
+)
+
+
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> Any:
+    """Serve /metrics on `port` (0 = any free port) in a daemon thread.
+
+    Returns the HTTP server: `.server_port` is the bound port, `.shutdown()` stops it.
+    """
+    server, _thread = start_http_server(port, addr=addr)
+    return server

@@ -1,0 +1,157 @@
+"""Assembles and runs the gateway: gRPC server, service, health, reflection, auth, TLS, cache,
+Triton pool, endpoint discovery and the metrics port; stops gracefully (drains in-flight calls).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from gateway.auth import ApiKeyInterceptor, load_keys
+from gateway.cache.backend import CacheBackend
+from gateway.cache.memory_cache import MemoryCache
+from gateway.cache.redis_cache import RedisCache
+from gateway.call_guard import CallGuard
+from gateway.config import GatewayConfig
+from gateway.embedder import Embedder
+from gateway.generated.asen.v1 import similarity_pb2 as pb
+from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
+from gateway.health import GatewayHealth
+from gateway.limits import InFlightLimiter
+from gateway.metrics import start_metrics_server
+from gateway.service import FashionSimilarityService
+from gateway.triton_pool import TritonPool
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    """One gateway instance. `await start()`, then `await stop()` (or `serve_until(event)`)."""
+
+    def __init__(self, config: GatewayConfig, bind_host: str = "0.0.0.0") -> None:
+        self.config = config
+        self._bind_host = bind_host
+        self.health = GatewayHealth()
+        self.pool = TritonPool(config.triton_model, on_readiness=self.health.on_readiness)
+        self.cache: CacheBackend = _make_cache(config)
+        self._server: grpc.aio.Server | None = None
+        self._discovery: Any = None
+        self._metrics_server: Any = None
+        self.port = 0
+        self.metrics_port = 0
+
+    async def start(self) -> None:
+        config = self.config
+        log.info("gateway configuration", extra={"config": config.masked()})
+        interceptors = []
+        if config.api_keys_file:
+            keys = load_keys(Path(config.api_keys_file))
+            interceptors.append(ApiKeyInterceptor(keys))
+            log.info("API keys required", extra={"keys": sorted(keys.values())})
+        server = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", config.max_message_bytes),
+                ("grpc.max_send_message_length", config.max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        embedder = Embedder(self.pool, self.cache, config.max_image_pixels)
+        guard = CallGuard(InFlightLimiter(config.max_in_flight), config.request_timeout_seconds)
+        service = FashionSimilarityService(
+            self.pool, embedder, guard, config.max_candidates, config.stream_window
+        )
+        pb_grpc.add_FashionSimilarityServicer_to_server(service, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
+        await self.health.set_serving(False)
+        reflection.enable_server_reflection(
+            (
+                pb.DESCRIPTOR.services_by_name["FashionSimilarity"].full_name,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            server,
+        )
+        address = f"{self._bind_host}:{config.grpc_port}"
+        if config.tls_cert:
+            self.port = server.add_secure_port(address, _server_credentials(config))
+        else:
+            self.port = server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot listen on {address}")
+        self._server = server
+        await self.pool.start()
+        await self._start_discovery()
+        if config.metrics_port >= 0:
+            self._metrics_server = start_metrics_server(config.metrics_port)
+            self.metrics_port = int(self._metrics_server.server_port)
+        await server.start()
+        log.info(
+            "gateway listening",
+            extra={
+                "port": self.port,
+                "metrics_port": self.metrics_port,
+                "tls": bool(config.tls_cert),
+            },
+        )
+
+    async def _start_discovery(self) -> None:
+        config = self.config
+        if config.discovery == "kubernetes":
+            from gateway.discovery.kubernetes import EndpointSliceWatcher
+
+            self._discovery = EndpointSliceWatcher(
+                namespace=config.k8s_namespace,
+                service=config.k8s_service,
+                port=config.triton_grpc_port,
+                on_change=self.pool.set_endpoints,
+            )
+        else:
+            from gateway.discovery.static import StaticEndpoints
+
+            self._discovery = StaticEndpoints(config.triton_url_list, self.pool.set_endpoints)
+        await self._discovery.start()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """NOT_SERVING first (balancers stop sending), then drain in-flight calls, then close."""
+        grace = self.config.shutdown_grace_seconds if grace is None else grace
+        log.info("gateway stopping", extra={"grace_seconds": grace})
+        await self.health.shutdown()
+        if self._server is not None:
+            await self._server.stop(grace)
+        if self._discovery is not None:
+            await self._discovery.stop()
+        await self.pool.stop()
+        await self.cache.close()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+        log.info("gateway stopped")
+
+    async def serve_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+def _make_cache(config: GatewayConfig) -> CacheBackend:
+    if config.redis_url:
+        return RedisCache(config.redis_url, config.redis_password, config.cache_ttl_seconds)
+    return MemoryCache(config.cache_memory_entries, config.cache_ttl_seconds)
+
+
+def _server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
+    key = Path(config.tls_key).read_bytes()
+    cert = Path(config.tls_cert).read_bytes()
+    client_ca = Path(config.tls_client_ca).read_bytes() if config.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
