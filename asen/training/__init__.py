@@ -1,0 +1,1 @@
+"""Training of ASEN++ with the paper's two-stage recipe (global branch, then global + local)."""
