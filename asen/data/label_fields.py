@@ -1,0 +1,46 @@
+"""Field checks shared by the label readers (`label_train.txt`, `query_*.txt`, `candidate_*.txt`):
+integers only, image id inside the split, attribute id known, value id inside its attribute."""
+
+from __future__ import annotations
+
+from asen.data.metadata import DatasetSpec
+from asen.data.problems import ProblemList
+
+
+def parse_ints(line: str) -> list[int] | None:
+    """Whitespace-separated integers of a line; None when a field is not an integer."""
+    try:
+        return [int(field) for field in line.split()]
+    except ValueError:
+        return None
+
+
+def check_label(
+    problems: ProblemList,
+    line_number: int,
+    fid: int,
+    attribute: int,
+    value: int,
+    spec: DatasetSpec,
+    num_images: int,
+) -> bool:
+    """Record every problem of one (image, attribute, value) triple; True when it is valid."""
+    valid = True
+    if not 0 <= fid < num_images:
+        problems.add(line_number, f"image id {fid} out of range 0..{num_images - 1}")
+        valid = False
+    if not 0 <= attribute < spec.num_attributes:
+        problems.add(
+            line_number,
+            f"unknown attribute id {attribute} ({spec.name} has ids 0..{spec.num_attributes - 1})",
+        )
+        return False
+    count = spec.num_values[attribute]
+    if not 0 <= value < count:
+        problems.add(
+            line_number,
+            f"value id {value} out of range 0..{count - 1} "
+            f"for attribute {attribute} ({spec.attributes[attribute]})",
+        )
+        valid = False
+    return valid
