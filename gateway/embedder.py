@@ -150,7 +150,7 @@ class Embedder:
         for image, attributes in by_image.values():
             if image.data is None:
                 raise not_found(
-                    f"image {image.label} ({image.sha256}) has no cached embedding for "
+                    f"{image.label} ({image.sha256}) has no cached embedding for "
                     f"attribute {attributes[0].name!r} under model version "
                     f"{info.model_version!r}; send the image bytes"
                 )
@@ -181,7 +181,7 @@ class Embedder:
                 return {k: v for part in parts for k, v in part.items()}
             if error.code in _ROW_ERRORS:
                 label = rows[0].image.label
-                raise GatewayError(error.code, f"image {label}: {error.message}") from None
+                raise GatewayError(error.code, f"{label}: {error.message}") from None
             raise
         computed: dict[str, CachedEmbedding] = {}
         for b, row in enumerate(rows):

@@ -27,19 +27,19 @@ class ImageInput:
 
     sha256: str
     data: bytes | None
-    label: str  # how error messages name it: "a", "query", "candidate 3", ...
+    label: str  # how messages name it: "image a", "query image", "candidate 3"
 
     @classmethod
     def from_bytes(cls, data: bytes, label: str) -> ImageInput:
         if not data:
-            raise invalid(f"image {label} is empty")
+            raise invalid(f"{label} is empty")
         return cls(sha256=hashlib.sha256(data).hexdigest(), data=data, label=label)
 
     @classmethod
     def from_sha256(cls, digest: str, label: str) -> ImageInput:
         digest = digest.strip().lower()
         if not _SHA256.match(digest):
-            raise invalid(f"image {label}: sha256 must be 64 hex digits, got {digest[:80]!r}")
+            raise invalid(f"{label}: sha256 must be 64 hex digits, got {digest[:80]!r}")
         return cls(sha256=digest, data=None, label=label)
 
 
@@ -52,11 +52,11 @@ def check_image(image: ImageInput, max_pixels: int) -> None:
             with Image.open(io.BytesIO(image.data), formats=_FORMATS) as img:
                 width, height = img.size
     except Image.DecompressionBombError:
-        raise exhausted(f"image {image.label} has too many pixels (decompression bomb)") from None
+        raise exhausted(f"{image.label} has too many pixels (decompression bomb)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise invalid(f"image {image.label} is not a decodable JPEG, PNG or WebP image") from None
+        raise invalid(f"{image.label} is not a decodable JPEG, PNG or WebP image") from None
     if max_pixels > 0 and width * height > max_pixels:
         raise exhausted(
-            f"image {image.label} is {width}x{height} = {width * height} pixels; "
+            f"{image.label} is {width}x{height} = {width * height} pixels; "
             f"the limit is {max_pixels}"
         )

@@ -63,8 +63,8 @@ class FashionSimilarityService(pb_grpc.FashionSimilarityServicer):
         async def handle(deadline: float) -> pb.CompareResponse:
             info = self._info()
             attributes = _attributes(info, list(request.attributes))
-            a = _image(request.a, "a")
-            b = _image(request.b, "b")
+            a = _image(request.a, "image a")
+            b = _image(request.b, "image b")
             first, second = await self._embedder.embed(info, [a, b], attributes, deadline)
             scores = []
             for attribute in attributes:
@@ -102,7 +102,7 @@ class FashionSimilarityService(pb_grpc.FashionSimilarityServicer):
                 raise exhausted(
                     f"{len(request.candidates)} candidates; the limit is {self._max_candidates}"
                 )
-            query = _image(request.query, "query")
+            query = _image(request.query, "query image")
             candidates = [_image(c, f"candidate {i}") for i, c in enumerate(request.candidates)]
             results = await self._embedder.embed(info, [query, *candidates], attributes, deadline)
             name = attributes[0].name
@@ -215,7 +215,7 @@ def _image(ref: pb.ImageRef, label: str) -> ImageInput:
         return ImageInput.from_bytes(ref.data, label)
     if source == "sha256":
         return ImageInput.from_sha256(ref.sha256, label)
-    raise invalid(f"image {label} is empty (set data or sha256)")
+    raise invalid(f"{label} is empty (set data or sha256)")
 
 
 def _embedding(name: str, result: AttributeResult) -> pb.AttributeEmbedding:
