@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from asen.data import open_dataset
+from asen.data.summary import summarize_dataset
+from asen.data.synth import (
+    ATTRIBUTE_VALUES,
+    SYNTH_SPEC,
+    draw_garment,
+    generate_synthetic_dataset,
+)
+from asen.errors import DataFormatError
+from tests.data.conftest import SMALL_SYNTH
+
+ATTRIBUTES = list(ATTRIBUTE_VALUES)
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_same_seed_gives_byte_identical_files(synth_root: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    generate_synthetic_dataset(again, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+    assert digests(again) == digests(synth_root)
+    other = tmp_path / "other"
+    generate_synthetic_dataset(other, progress=False, **{**SMALL_SYNTH, "seed": 4})  # type: ignore[arg-type]
+    assert digests(other)["images/train/00000.jpg"] != digests(synth_root)["images/train/00000.jpg"]
+
+
+def test_readers_load_what_synth_writes(synth_root: Path) -> None:
+    dataset = open_dataset(synth_root)
+    assert dataset.spec == SYNTH_SPEC
+    summary = summarize_dataset(dataset)
+    assert summary["warnings"] == []
+    assert summary["images"] == {"train": 24, "valid": 12, "test": 12}
+    counts = dataset.train_labels().counts()
+    assert [sum(per_value) for per_value in counts] == [24] * len(ATTRIBUTES)
+    assert all(min(per_value) >= 2 for per_value in counts)
+    for split in ("valid", "test"):
+        queries, candidates = dataset.queries(split), dataset.candidates(split)
+        pairs = set(zip(queries.image_ids.tolist(), queries.attributes.tolist(), strict=True))
+        pairs |= set(
+            zip(candidates.image_ids.tolist(), candidates.attributes.tolist(), strict=True)
+        )
+        assert len(pairs) == len(queries) + len(candidates) == 12 * len(ATTRIBUTES)
+        assert all(len(queries.of_attribute(a)) > 0 for a in range(len(ATTRIBUTES)))
+    assert (synth_root / "preview.png").is_file()
+    sizes = {Image.open(path).size for path in dataset.images("train")}
+    assert len(sizes) > 10  # widths and heights vary
+
+
+def test_sizes_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(DataFormatError, match="--valid must be at least 12"):
+        generate_synthetic_dataset(tmp_path / "x", valid=5, progress=False)
+
+
+def test_refuses_to_write_into_a_foreign_directory(tmp_path: Path, synth_root: Path) -> None:
+    (tmp_path / "mine.txt").write_text("keep me")
+    with pytest.raises(DataFormatError, match="not empty"):
+        generate_synthetic_dataset(tmp_path, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+    with pytest.raises(DataFormatError, match="no attributes.json"):
+        generate_synthetic_dataset(tmp_path, overwrite=True, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def region_mask(
+    regions: tuple[tuple[int, int, int, int], ...], shape: tuple[int, int], margin: int
+) -> np.ndarray:
+    mask = np.zeros(shape, dtype=bool)
+    for x0, y0, x1, y1 in regions:
+        mask[max(0, y0 - margin) : y1 + margin, max(0, x0 - margin) : x1 + margin] = True
+    return mask
+
+
+@pytest.mark.parametrize("attribute", ATTRIBUTES)
+def test_each_attribute_changes_only_its_own_region(attribute: str) -> None:
+    rng = np.random.default_rng(ATTRIBUTES.index(attribute))
+    index = ATTRIBUTES.index(attribute)
+    count = len(ATTRIBUTE_VALUES[attribute])
+    for seed in range(6):
+        values = [int(rng.integers(len(choices))) for choices in ATTRIBUTE_VALUES.values()]
+        changed = list(values)
+        changed[index] = (values[index] + 1 + int(rng.integers(count - 1))) % count
+        first = draw_garment(values, seed, image_size=160)
+        second = draw_garment(changed, seed, image_size=160)
+        assert first.image.size == second.image.size
+        a = np.asarray(first.image, dtype=np.int32)
+        b = np.asarray(second.image, dtype=np.int32)
+        diff = np.abs(a - b).sum(axis=2)
+        assert diff.sum() > 0, f"{attribute} {values[index]}->{changed[index]} changed nothing"
+        inside = region_mask(first.regions[attribute], diff.shape, margin=3)
+        share = diff[inside].sum() / diff.sum()
+        assert share > 0.97, f"{attribute}: only {share:.2f} of the change lies in its region"
+
+
+def test_values_can_be_given_by_name() -> None:
+    by_id = draw_garment([1, 3, 0, 2, 5, 4], seed=1, image_size=64)
+    by_name = draw_garment(
+        {
+            "neckline_shape": "v",
+            "sleeve_length": "long",
+            "hem_length": "mini",
+            "body_pattern": "dots",
+            "belt_colour": "black",
+            "button_count": "4",
+        },
+        seed=1,
+        image_size=64,
+    )
+    assert by_id.image.tobytes() == by_name.image.tobytes()
+    with pytest.raises(ValueError, match="hem_length"):
+        draw_garment({**dict.fromkeys(ATTRIBUTES, 0), "hem_length": "ankle"}, seed=1)
+
+
+def test_cli_synth_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from asen.cli.main import main
+
+    root = tmp_path / "cli"
+    argv = ["data", "synth", "--out", str(root), "--train", "12", "--valid", "12", "--test", "12"]
+    assert main([*argv, "--image-size", "40", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["images"] == {"train": 12, "valid": 12, "test": 12}
+    assert [a["name"] for a in summary["attributes"]] == ATTRIBUTES
+    assert main(["data", "check", str(root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["warnings"] == []
+    (root / "query_test.txt").write_text("0 0 99\n")
+    assert main(["data", "check", str(root)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("asen data: error: 1 problem in ")
+    assert "query_test.txt:1: value id 99 out of range 0..4" in error
