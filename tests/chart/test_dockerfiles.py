@@ -1,0 +1,154 @@
+"""Static checks of the Dockerfiles (no Docker engine can run here): pinned bases, non-root
+users, the commands and ports the chart relies on, and requirements that cover the gateway's
+imports."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from .tools import REPO_ROOT
+
+DOCKER_DIR = REPO_ROOT / "docker"
+GATEWAY = DOCKER_DIR / "Dockerfile.gateway"
+TRITON = DOCKER_DIR / "Dockerfile.triton"
+# Top-level module -> distribution, for the third-party imports of gateway/.
+DISTRIBUTION_OF = {
+    "grpc": "grpcio",
+    "grpc_health": "grpcio-health-checking",
+    "grpc_reflection": "grpcio-reflection",
+    "google": "protobuf",
+    "tritonclient": "tritonclient",
+    "redis": "redis",
+    "prometheus_client": "prometheus-client",
+    "kubernetes": "kubernetes",
+    "numpy": "numpy",
+    "PIL": "pillow",
+}
+FIRST_PARTY = {"asen", "gateway"}
+
+
+def instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", path.read_text())
+    pairs = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def base_images(path: Path) -> list[str]:
+    """FROM images with ARG defaults substituted (stage names resolved away)."""
+    args, stages, images = {}, set(), []
+    for keyword, rest in instructions(path):
+        if keyword == "ARG" and "=" in rest:
+            name, _, default = rest.partition("=")
+            args[name] = default
+        elif keyword == "FROM":
+            parts = rest.split()
+            image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], parts[0])
+            if image not in stages:
+                images.append(image)
+            if len(parts) == 3 and parts[1].upper() == "AS":
+                stages.add(parts[2])
+    return images
+
+
+def final_user(path: Path) -> str:
+    users = [rest for keyword, rest in instructions(path) if keyword == "USER"]
+    assert users, f"{path.name} sets no USER"
+    return users[-1]
+
+
+def requirement_names(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[re.sub(r"\[.*\]", "", name).lower()] = version
+    return pins
+
+
+@pytest.mark.parametrize("dockerfile", [GATEWAY, TRITON], ids=lambda p: p.name)
+def test_base_images_are_pinned(dockerfile: Path) -> None:
+    images = base_images(dockerfile)
+    assert images
+    for image in images:
+        _, _, tag = image.rpartition(":")
+        assert tag and "/" not in tag, f"{image} has no tag"
+        assert tag != "latest"
+
+
+@pytest.mark.parametrize("dockerfile", [GATEWAY, TRITON], ids=lambda p: p.name)
+def test_final_stage_runs_as_non_root(dockerfile: Path) -> None:
+    user = final_user(dockerfile).split(":")[0]
+    assert user not in {"root", "0"}
+
+
+def test_triton_image_extends_the_official_one() -> None:
+    (image,) = base_images(TRITON)
+    assert re.fullmatch(r"nvcr\.io/nvidia/tritonserver:\d{2}\.\d{2}-py3", image), image
+    exposed = [rest for keyword, rest in instructions(TRITON) if keyword == "EXPOSE"]
+    assert exposed == ["8000 8001 8002"]
+    assert "python3 -m pip install -r /tmp/requirements-triton.txt" in TRITON.read_text()
+    assert {"numpy", "pillow", "torch", "onnxruntime"} <= set(
+        requirement_names(DOCKER_DIR / "requirements-triton.txt")
+    )
+
+
+def test_gateway_image_starts_the_gateway_module() -> None:
+    commands = [rest for keyword, rest in instructions(GATEWAY) if keyword == "CMD"]
+    assert commands[-1] == '["python", "-m", "gateway"]'
+    exposed = [rest for keyword, rest in instructions(GATEWAY) if keyword == "EXPOSE"]
+    assert exposed == ["50051 9095"]
+    assert final_user(GATEWAY) == "10001:10001", "matches the chart's gateway runAsUser"
+
+
+@pytest.mark.parametrize("name", ["requirements-gateway.txt", "requirements-triton.txt"])
+def test_requirements_are_pinned(name: str) -> None:
+    pins = requirement_names(DOCKER_DIR / name)
+    assert pins and all(pins.values()), f"unpinned in {name}: {pins}"
+
+
+def test_gateway_requirements_cover_its_imports() -> None:
+    imported = set()
+    for source in (REPO_ROOT / "gateway").rglob("*.py"):
+        if "generated" in source.parts:
+            continue
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - FIRST_PARTY - set(sys.stdlib_module_names) - {"__future__"}
+    unknown = third_party - set(DISTRIBUTION_OF)
+    assert not unknown, f"gateway imports {unknown}: add them to requirements-gateway.txt"
+    pins = requirement_names(DOCKER_DIR / "requirements-gateway.txt")
+    missing = {DISTRIBUTION_OF[module] for module in third_party} - set(pins)
+    assert not missing, f"requirements-gateway.txt lacks {missing}"
+
+
+def test_copied_paths_exist_and_pass_dockerignore() -> None:
+    allowed = [
+        line[1:].rstrip("/")
+        for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    ]
+    for dockerfile in (GATEWAY, TRITON):
+        for keyword, rest in instructions(dockerfile):
+            if keyword != "COPY" or rest.startswith("--from"):
+                continue
+            source = rest.split()[0].rstrip("/")
+            assert (REPO_ROOT / source).exists(), f"{dockerfile.name} copies missing {source}"
+            assert any(
+                source == entry or source.startswith(entry + "/") or Path(source).match(entry)
+                for entry in allowed
+            ), f"{source} is excluded by .dockerignore"
