@@ -1,0 +1,141 @@
+"""Evaluate a model (or any embedding function) on a split's query/candidate files.
+
+`evaluate_embeddings` takes any `(images, attribute ids) -> embeddings` function, so a baseline
+or a model in training is scored exactly like a saved checkpoint; `evaluate_model` wraps a
+checkpoint in the in-process `Embedder` (fused ASEN++ embedding).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from asen.checkpoint import LoadedCheckpoint
+from asen.data.dataset import FashionDataset, open_dataset
+from asen.data.layout import EVAL_SPLITS
+from asen.data.metadata import DatasetSpec
+from asen.data.spec_file import SPEC_FILENAME, read_spec_file
+from asen.errors import AsenError
+from asen.evaluation.attribute_map import attribute_maps, weighted_map
+from asen.evaluation.pair_embeddings import EmbedFn, embed_unique_pairs
+from asen.evaluation.report import EvaluationReport
+from asen.evaluation.triplet_accuracy import (
+    DEFAULT_SEED,
+    DEFAULT_TRIPLETS,
+    sample_eval_triplets,
+    triplet_accuracy,
+)
+from asen.inference import Embedder
+
+
+def evaluate_embeddings(
+    embed_fn: EmbedFn,
+    dataset: FashionDataset | Path,
+    split: str = "test",
+    batch_size: int = 32,
+    progress: bool = True,
+    model_version: str = "",
+    num_triplets: int = DEFAULT_TRIPLETS,
+    seed: int = DEFAULT_SEED,
+) -> EvaluationReport:
+    """Per-attribute MAP, weighted overall MAP and triplet accuracy of `embed_fn` on a split.
+
+    A path opens the root with its own attributes.json. Embeddings are compared by dot product,
+    so `embed_fn` should return normalised (or fused) vectors, as the official evaluation does.
+    """
+    if split not in EVAL_SPLITS:
+        raise AsenError(f"unknown split {split!r}; choose one of: {', '.join(EVAL_SPLITS)}")
+    started = time.perf_counter()
+    if not isinstance(dataset, FashionDataset):
+        dataset = open_dataset(Path(dataset))
+    queries = dataset.queries(split)
+    candidates = dataset.candidates(split)
+    embeddings = embed_unique_pairs(
+        embed_fn,
+        dataset.images(split),
+        np.concatenate((queries.image_ids, candidates.image_ids)),
+        np.concatenate((queries.attributes, candidates.attributes)),
+        batch_size,
+        progress,
+    )
+    query_embeddings, candidate_embeddings = embeddings[: len(queries)], embeddings[len(queries) :]
+    scores = attribute_maps(
+        query_embeddings,
+        queries.attributes,
+        queries.values,
+        candidate_embeddings,
+        candidates.attributes,
+        candidates.values,
+        dataset.spec.attributes,
+    )
+    triplets = sample_eval_triplets(
+        queries.attributes,
+        queries.values,
+        candidates.attributes,
+        candidates.values,
+        num_triplets,
+        seed,
+    )
+    return EvaluationReport(
+        per_attribute={s.name: {"map": s.map, "queries": s.queries} for s in scores},
+        overall_map=weighted_map(scores),
+        triplet_accuracy=triplet_accuracy(query_embeddings, candidate_embeddings, triplets),
+        model_version=model_version,
+        split=split,
+        seconds=time.perf_counter() - started,
+        num_triplets=len(triplets.anchors),
+    )
+
+
+def evaluate_model(
+    checkpoint: LoadedCheckpoint,
+    dataset_root: Path,
+    split: str = "test",
+    batch_size: int = 32,
+    device: str = "cpu",
+    progress: bool = True,
+    num_triplets: int = DEFAULT_TRIPLETS,
+    seed: int = DEFAULT_SEED,
+) -> EvaluationReport:
+    """Evaluate a checkpoint's fused embeddings; the label files are checked against the
+    checkpoint's attribute table (the one the model was built for)."""
+    dataset = FashionDataset(Path(dataset_root), checkpoint_spec(checkpoint, Path(dataset_root)))
+    embedder = Embedder(checkpoint, device)
+
+    def embed(images, attributes) -> np.ndarray:
+        return embedder.embed_pairs(images, attributes).fused
+
+    return evaluate_embeddings(
+        embed,
+        dataset,
+        split,
+        batch_size,
+        progress,
+        checkpoint.model_version,
+        num_triplets,
+        seed,
+    )
+
+
+def checkpoint_spec(checkpoint: LoadedCheckpoint, root: Path) -> DatasetSpec:
+    """The checkpoint's attribute table; a root that describes itself must agree with it."""
+    spec = DatasetSpec(
+        name=checkpoint.dataset or "checkpoint",
+        attributes=tuple(a.name for a in checkpoint.attributes),
+        num_values=tuple(a.num_values for a in checkpoint.attributes),
+    )
+    own_file = root / SPEC_FILENAME
+    if own_file.is_file():
+        own = read_spec_file(own_file)
+        if (own.attributes, own.num_values) != (spec.attributes, spec.num_values):
+            raise AsenError(
+                f"the data set's {own_file} ({_describe(own)}) does not match the model's "
+                f"attributes ({_describe(spec)})"
+            )
+    return spec
+
+
+def _describe(spec: DatasetSpec) -> str:
+    return ", ".join(f"{n}:{c}" for n, c in zip(spec.attributes, spec.num_values, strict=True))
