@@ -1,16 +1,75 @@
-"""`asen triton`: not implemented yet."""
+"""`asen triton`: run a real tritonserver on a model repository until Ctrl-C / SIGTERM."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
+import threading
+from pathlib import Path
 
 from asen.errors import AsenError
+from asen.triton.launcher import TritonServer
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("triton", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "triton",
+        help="start tritonserver on an exported model repository",
+        description="Start the tritonserver of the nvidia-pytriton wheel (or --tritonserver "
+        "PATH), wait until every model is ready, and stop it cleanly on Ctrl-C or SIGTERM.",
+    )
+    parser.add_argument("--repository", type=Path, required=True, help="from `asen export`")
+    parser.add_argument("--http-port", type=int, default=8000)
+    parser.add_argument("--grpc-port", type=int, default=8001)
+    parser.add_argument("--metrics-port", type=int, default=8002)
+    parser.add_argument(
+        "--tritonserver", type=Path, default=None, help="bin/tritonserver of an installation"
+    )
+    parser.add_argument("--log", type=Path, default=None, help="server log file")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for ready")
+    parser.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise AsenError("not implemented yet")
+    if not args.repository.is_dir():
+        raise AsenError(f"--repository {args.repository} is not a folder")
+    server = TritonServer(
+        args.repository,
+        args.http_port,
+        args.grpc_port,
+        args.metrics_port,
+        tritonserver=args.tritonserver,
+        log_path=args.log,
+    )
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        server.start(timeout=args.timeout)
+        endpoints = {
+            "grpc": server.grpc_url,
+            "http": server.http_url,
+            "metrics": server.metrics_url,
+            "log": str(server.log_path),
+            "models": [m["name"] for m in server.models()],
+        }
+        if args.json:
+            print(json.dumps(endpoints), flush=True)
+        else:
+            print(f"tritonserver ready: {', '.join(endpoints['models'])}")
+            print(f"  gRPC    {server.grpc_url}")
+            print(f"  HTTP    {server.http_url}")
+            print(f"  metrics {server.metrics_url}")
+            print(f"  log     {server.log_path}")
+            print("Ctrl-C or SIGTERM stops it.", flush=True)
+        while not stop.wait(1.0):
+            if not server.running:
+                raise AsenError(f"tritonserver exited unexpectedly:\n{server.log_tail()}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        signal.signal(signal.SIGTERM, previous)
+    print("tritonserver stopped", flush=True)
+    return 0

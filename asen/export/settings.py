@@ -1,0 +1,43 @@
+"""Export settings, and the model version string derived from them and the checkpoint."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from asen.errors import AsenError
+from asen.export.onnx_graphs import OPSET
+from asen.preprocess import DEFAULT_MAX_PIXELS
+
+TARGETS = ("cpu", "gpu")
+REPOSITORY_FORMAT = 1  # bump when the repository layout or a Python model changes meaning
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    target: str = "cpu"
+    max_batch: int = 16
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    queue_delay_us: int = 2000
+    cpu_threads: int = 2  # onnxruntime intra-op threads of each cpu-target branch instance
+
+    def __post_init__(self) -> None:
+        if self.target not in TARGETS:
+            raise AsenError(f"unknown target {self.target!r}; choose from {', '.join(TARGETS)}")
+        if self.max_batch < 1:
+            raise AsenError(f"--max-batch must be at least 1, got {self.max_batch}")
+        if self.max_image_pixels < 1:
+            raise AsenError(f"--max-image-pixels must be positive, got {self.max_image_pixels}")
+        if self.queue_delay_us < 0 or self.cpu_threads < 0:
+            raise AsenError("queue delay and thread count cannot be negative")
+
+    def fingerprint(self) -> str:
+        """Everything that can change an embedding or a served limit, hashed."""
+        payload = {**asdict(self), "opset": OPSET, "format": REPOSITORY_FORMAT}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def model_version(checkpoint_sha256: str, settings: ExportSettings) -> str:
+    """`ckpt-<12 hex of the checkpoint>-<target>-<8 hex of the settings>`: a cache-key part."""
+    return f"ckpt-{checkpoint_sha256[:12]}-{settings.target}-{settings.fingerprint()}"

@@ -1,0 +1,1 @@
+"""Run a real `tritonserver` on this machine: the wheel's standalone binary or an installation."""
