@@ -79,6 +79,14 @@ redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
 {{- fail (printf "%s.autoscaling.minReplicas (%d) must not exceed maxReplicas (%d)" $name (int $hpa.minReplicas) (int $hpa.maxReplicas)) }}
 {{- end }}
 {{- end }}
+{{- $g := .Values.gateway }}
+{{- if le (int $g.terminationGracePeriodSeconds) (add $g.preStopSleepSeconds $g.shutdownGraceSeconds | int) }}
+{{- fail "gateway.terminationGracePeriodSeconds must exceed preStopSleepSeconds + shutdownGraceSeconds, or in-flight calls are killed" }}
+{{- end }}
+{{- $t := .Values.triton }}
+{{- if le (int $t.terminationGracePeriodSeconds) (add $t.preStopSleepSeconds $t.exitTimeoutSeconds | int) }}
+{{- fail "triton.terminationGracePeriodSeconds must exceed preStopSleepSeconds + exitTimeoutSeconds, or in-flight inferences are killed" }}
+{{- end }}
 {{- if and .Values.gateway.tls.clientAuth (not .Values.gateway.tls.enabled) }}
 {{- fail "gateway.tls.clientAuth requires gateway.tls.enabled: mutual TLS needs a server certificate" }}
 {{- end }}
