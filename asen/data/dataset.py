@@ -33,7 +33,7 @@ class FashionDataset:
         self._labeled: dict[Path, LabeledImages] = {}
 
     def images(self, split: str) -> list[Path]:
-        """Absolute-or-root-relative image paths of a split; index = image id."""
+        """Image paths of a split (root / listed name); list index = image id."""
         if split not in self._images:
             listing = self.layout.filenames(split)
             paths = read_filenames(listing, self.root)
@@ -63,6 +63,6 @@ class FashionDataset:
 def open_dataset(root: Path, name: str | None = None, check_images: bool = True) -> FashionDataset:
     """Open a root; `name` picks a built-in spec, else the root's attributes.json is used."""
     root = Path(root)
-    if not root.is_dir():
+    if not root.is_dir():  # checked before the spec, whose error would be less to the point
         raise DataFormatError(f"data set root {root} is not a directory")
     return FashionDataset(root, load_dataset_spec(root, name), check_images=check_images)

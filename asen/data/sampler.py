@@ -72,7 +72,11 @@ class TripletSampler:
             yield TripletBatch(*(column[start : start + self.batch_size] for column in triplets))
 
     def sample(self, rng: np.random.Generator, count: int) -> TripletBatch:
-        """`count` independent triplets drawn with `rng`."""
+        """`count` independent triplets drawn with `rng`.
+
+        `batches(epoch)` is `sample(np.random.default_rng([seed, epoch]), num_triplets)` cut
+        into batches, so a loader may draw an epoch itself and slice it as it likes.
+        """
         attributes = rng.integers(len(self.num_values), size=count)
         values_per_attribute = self.num_values[attributes]
         positive_values = rng.integers(values_per_attribute)

@@ -11,7 +11,7 @@ def read_lines(path: Path) -> list[str]:
     """Lines of a text data file; a missing or unreadable file is a DataFormatError."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError as error:
         raise DataFormatError(f"{path} does not exist") from error
     except UnicodeDecodeError as error:

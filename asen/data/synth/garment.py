@@ -135,7 +135,9 @@ class _Canvas:
     def units(self, length: float) -> int:
         return max(1, round(length * self.factor))
 
-    def polygon(self, points: Sequence[Point], fill: colours.RGB, outline_factor=0.7) -> None:
+    def polygon(
+        self, points: Sequence[Point], fill: colours.RGB, outline_factor: float = 0.7
+    ) -> None:
         self.draw.polygon(
             self.points(points),
             fill=fill,
