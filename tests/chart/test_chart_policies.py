@@ -86,6 +86,16 @@ def test_every_metrics_port_is_scraped(monitoring_case: Case) -> None:
         assert scraped, f"{workload}: metrics port is not scraped by any ServiceMonitor"
 
 
+def test_metrics_ports_stay_inside_the_cluster(case: Case) -> None:
+    """A Service that carries a metrics port is ClusterIP; the client Service has only gRPC."""
+    for service in of_kind(render(case), "Service"):
+        names = {port["name"] for port in service["spec"]["ports"]}
+        if "metrics" in names:
+            assert service["spec"]["type"] == "ClusterIP", service["metadata"]["name"]
+        if service["metadata"]["name"] == "asen-gateway":
+            assert names == {"grpc"}
+
+
 def test_network_policies_cover_every_pod(case: Case) -> None:
     manifests = render(case)
     policies = of_kind(manifests, "NetworkPolicy")
