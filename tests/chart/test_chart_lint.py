@@ -38,3 +38,8 @@ def test_monitoring_objects_follow_the_cluster_api(case: Case) -> None:
     else:
         assert "ServiceMonitor" not in kinds
         assert "PrometheusRule" not in kinds
+
+
+def test_helm_is_v3() -> None:
+    result = helm("version", "--short")
+    assert result.returncode == 0 and result.stdout.startswith("v3."), result.stdout
