@@ -95,8 +95,12 @@ def test_gateway_contract(case: Case) -> None:
     gateway = container(manifests, "gateway")
     assert gateway["command"] == ["python", "-m", "gateway"]
     assert set(env_of(gateway)) >= GATEWAY_ENV_CONTRACT
+    tls = "ASEN_TLS_CERT" in env_of(gateway)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert gateway[probe]["grpc"]["port"] == 50051
+        if tls:  # the kubelet's gRPC probe speaks plaintext only
+            assert gateway[probe]["tcpSocket"]["port"] == "grpc"
+        else:
+            assert gateway[probe]["grpc"]["port"] == 50051
     assert {p["name"]: p["containerPort"] for p in gateway["ports"]} == {
         "grpc": 50051,
         "metrics": 9095,

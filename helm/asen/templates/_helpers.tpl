@@ -95,3 +95,15 @@ redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
 {{- fail "triton.modelRepository.uri must start with s3://, gs:// or as:// when source is objectStorage" }}
 {{- end }}
 {{- end }}
+
+{{/* Gateway probe: the standard gRPC health service over plaintext. The kubelet's gRPC probe
+cannot speak TLS, so with TLS on the probes fall back to a TCP connect on the same port. */}}
+{{- define "asen.gateway.probeHandler" -}}
+{{- if .Values.gateway.tls.enabled -}}
+tcpSocket:
+  port: grpc
+{{- else -}}
+grpc:
+  port: {{ .Values.gateway.grpcPort }}
+{{- end -}}
+{{- end }}
