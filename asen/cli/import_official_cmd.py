@@ -1,16 +1,58 @@
-"""`asen import-official`: not implemented yet."""
+"""`asen import-official`: convert an official ASEN++ checkpoint into this project's format."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
-from asen.errors import AsenError
+from asen.model.config import ModelConfig
+from asen.official import import_official
+
+_DEFAULTS = ModelConfig(num_attributes=1)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("import-official", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "import-official",
+        help="convert an official ASEN++ checkpoint (checkpoint.pth.tar / model_best.pth.tar)",
+        description="Infer the architecture from the weights, take the attribute table from the "
+        "data set's metadata, load every parameter strictly and write a project checkpoint. "
+        "The file is read with weights_only=True: no code inside it runs.",
+    )
+    parser.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
+    parser.add_argument("--dataset", required=True, choices=("fashionai", "darn", "deepfashion"))
+    parser.add_argument("--out", required=True, type=Path, metavar="MODEL")
+    parser.add_argument("--global-size", type=int, default=_DEFAULTS.global_size)
+    parser.add_argument("--local-size", type=int, default=_DEFAULTS.local_size)
+    parser.add_argument(
+        "--threshold", type=float, default=_DEFAULTS.threshold, help="RoI threshold"
+    )
+    parser.add_argument(
+        "--beta", type=float, default=_DEFAULTS.beta, help="weight of the global part"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise AsenError("not implemented yet")
+    summary = import_official(
+        args.checkpoint,
+        args.dataset,
+        args.out,
+        global_size=args.global_size,
+        local_size=args.local_size,
+        threshold=args.threshold,
+        beta=args.beta,
+    )
+    if args.json:
+        print(json.dumps(summary.to_dict()))
+        return 0
+    config = summary.config
+    branches = f"global {config.global_backbone}"
+    if config.has_local:
+        branches += f" + local {config.local_backbone}"
+    print(f"imported {args.checkpoint} -> {summary.out}")
+    print(f"  data set {summary.dataset}, {config.num_attributes} attributes; {branches}")
+    print(f"  model version {summary.model_version}")
+    return 0
