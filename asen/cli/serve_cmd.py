@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -41,16 +40,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from asen.triton.launcher import TritonServer
+    from asen.triton.ports import free_port
     from gateway.config import GatewayConfig
     from gateway.logging_setup import configure_logging
 
-    try:
-        from asen.triton.launcher import TritonServer
-    except ImportError as error:
-        raise AsenError(f"the Triton launcher is not available: {error}") from None
     if not args.repository.is_dir():
         raise AsenError(f"no such model repository: {args.repository}")
-    triton_grpc = args.triton_grpc_port or _free_port()
+    triton_grpc = args.triton_grpc_port or free_port()
     settings = argparse.Namespace(
         grpc_port=args.grpc_port,
         metrics_port=args.metrics_port,
@@ -67,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(config.log_level)
     triton = TritonServer(
         repository=args.repository,
-        http_port=_free_port(),
+        http_port=free_port(),
         grpc_port=triton_grpc,
-        metrics_port=args.triton_metrics_port or _free_port(),
+        metrics_port=args.triton_metrics_port or free_port(),
         tritonserver=args.tritonserver,
         log_path=args.triton_log,
     )
@@ -111,9 +108,3 @@ async def _serve(config) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

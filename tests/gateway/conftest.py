@@ -6,65 +6,12 @@ shadow the project's own package; the test modules carry a `test_gw_` prefix ins
 
 from __future__ import annotations
 
-import io
-import shutil
-import socket
-import struct
 import subprocess
-import time
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisProcess:
-    """A real redis-server on a free port that a test can stop and start again."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed")
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-            self.process = None
+from gw_support import ExportedModel, RedisProcess, image_bytes, png_bomb
 
 
 @pytest.fixture(scope="module")
@@ -100,28 +47,6 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {p.stem if p.suffix == ".pem" else p.name: p for p in directory.iterdir()}
 
 
-def image_bytes(seed: int, size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:
-    """A small, deterministic, textured test image."""
-    rng = np.random.default_rng(seed)
-    pixels = rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def png_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
-    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = zlib.compress(b"\x00" * (1 + 3 * 64) * 8)
-    signature = b"\x89PNG\r\n\x1a\n"
-    return signature + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-
-
 @pytest.fixture
 def make_image():
     return image_bytes
@@ -130,3 +55,39 @@ def make_image():
 @pytest.fixture
 def bomb() -> bytes:
     return png_bomb()
+
+
+@pytest.fixture(scope="session")
+def exported_model(tmp_path_factory: pytest.TempPathFactory) -> ExportedModel:
+    """A small untrained ASEN++ (tiny backbones, both branches) exported for the cpu target."""
+    import torch
+
+    from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
+    from asen.export.repository import export_repository
+    from asen.export.settings import ExportSettings
+    from asen.model.config import ModelConfig
+    from asen.model.factory import build_model
+
+    directory = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    config = ModelConfig(
+        num_attributes=3,
+        global_backbone="tiny",
+        local_backbone="tiny",
+        attribute_embed_size=32,
+        embed_size=64,
+        global_common_size=32,
+        local_common_size=32,
+    )
+    attributes = [
+        AttributeSpec("collar_design", 3, ["round", "v_neck", "peter_pan"]),
+        AttributeSpec("sleeve_length", 2, None),
+        AttributeSpec("lapel_design", 4, None),
+    ]
+    checkpoint = directory / "tiny.pt"
+    save_checkpoint(checkpoint, build_model(config), attributes)
+    repository = directory / "repository"
+    export_repository(
+        load_checkpoint(checkpoint), repository, ExportSettings(target="cpu", max_batch=8)
+    )
+    return ExportedModel(checkpoint, repository, tuple(a.name for a in attributes))

@@ -1,0 +1,306 @@
+"""End to end: client -> `python -m gateway` -> real tritonserver (small exported ASEN++), with a
+real redis-server as the embedding cache. Tests that stop Redis or Triton come last."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+from gw_support import GatewayProcess, RedisProcess, image_bytes, png_bomb, scrape, wait_for
+from PIL import Image
+
+from asen.client import AsenClient, ClientError, Sha256Ref
+from asen.triton.launcher import TritonServer
+from asen.triton.ports import free_ports
+
+MAX_CANDIDATES = 8
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+@dataclass
+class Stack:
+    triton: TritonServer
+    gateway: GatewayProcess
+    redis: RedisProcess
+    client: AsenClient
+    checkpoint: Path
+
+    def triton_metric(self, name: str) -> float:
+        return scrape(self.triton.metrics_url, name, {"model": "asen"})
+
+
+@pytest.fixture(scope="module")
+def stack(exported_model, redis_server, tmp_path_factory) -> Stack:
+    logs = tmp_path_factory.mktemp("logs")
+    http, grpc_port, metrics = free_ports(3)
+    triton = TritonServer(
+        exported_model.repository, http, grpc_port, metrics, log_path=logs / "triton.log"
+    )
+    triton.start(timeout=300)
+    gateway = GatewayProcess(
+        {
+            "ASEN_TRITON_URLS": triton.grpc_url,
+            "ASEN_REDIS_URL": redis_server.url,
+            "ASEN_MAX_CANDIDATES": str(MAX_CANDIDATES),
+            "ASEN_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+        },
+        logs / "gateway.log",
+    )
+    try:
+        gateway.start()
+        client = AsenClient(gateway.address, timeout=60, max_message_bytes=8 * MAX_MESSAGE_BYTES)
+        yield Stack(triton, gateway, redis_server, client, exported_model.checkpoint)
+        client.close()
+    finally:
+        gateway.stop()
+        triton.stop()
+
+
+@pytest.fixture(scope="module")
+def reference(exported_model):
+    """In-process embedding of the same checkpoint (what `asen embed` computes)."""
+    from asen.checkpoint import load_checkpoint
+    from asen.inference import Embedder
+
+    checkpoint = load_checkpoint(exported_model.checkpoint)
+    embedder = Embedder(checkpoint)
+    names = list(exported_model.attributes)
+
+    def embed(data: bytes, attribute: str) -> tuple[np.ndarray, np.ndarray]:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+        result = embedder.embed_image(image, [names.index(attribute)])
+        return result.fused[0], result.roi[0]
+
+    return embed
+
+
+_seeds = iter(range(1000, 100000))
+
+
+def fresh_image(fmt: str = "JPEG") -> bytes:
+    """An image no earlier test has sent (so it is not cached yet)."""
+    seed = next(_seeds)
+    return image_bytes(seed, size=(64 + seed % 50, 96 - seed % 30), fmt=fmt)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def error_of(call) -> ClientError:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value
+
+
+def test_list_attributes(stack, exported_model) -> None:
+    result = stack.client.list_attributes()
+    assert [a.name for a in result.attributes] == list(exported_model.attributes)
+    assert result.attributes[0].value_names == ["round", "v_neck", "peter_pan"]
+    assert result.model_version.startswith("ckpt-")
+    assert 0 < result.global_dim < result.embedding_dim
+
+
+def test_embed_and_compare_match_the_in_process_reference(stack, reference) -> None:
+    a, b = fresh_image("JPEG"), fresh_image("PNG")
+    embedded = stack.client.embed(a, ["collar_design", "lapel_design"])
+    for name, result in embedded.embeddings.items():
+        expected, roi = reference(a, name)
+        np.testing.assert_allclose(result.vector, expected, atol=2e-3)
+        np.testing.assert_allclose(result.roi, roi, atol=1.0)
+    compared = stack.client.compare(a, b)
+    assert set(compared.scores) == {"collar_design", "sleeve_length", "lapel_design"}
+    for name, score in compared.scores.items():
+        expected = float(reference(a, name)[0] @ reference(b, name)[0])
+        assert score.similarity == pytest.approx(expected, abs=2e-3)
+    assert compared.a_sha256 == sha(a) and compared.b_sha256 == sha(b)
+
+
+def test_rank_orders_candidates_like_the_reference(stack, reference) -> None:
+    query = fresh_image()
+    candidates = [fresh_image() for _ in range(6)]
+    result = stack.client.rank(query, "sleeve_length", candidates)
+    q = reference(query, "sleeve_length")[0]
+    expected = [float(q @ reference(c, "sleeve_length")[0]) for c in candidates]
+    got = [r.similarity for r in result.results]
+    assert got == sorted(got, reverse=True)
+    np.testing.assert_allclose(got, sorted(expected, reverse=True), atol=2e-3)
+    assert {r.index for r in result.results} == set(range(6))
+    top = stack.client.rank(query, "sleeve_length", candidates, top_k=2)
+    assert [r.index for r in top.results] == [r.index for r in result.results[:2]]
+
+
+def test_repeated_call_is_answered_from_the_cache(stack) -> None:
+    a, b = fresh_image(), fresh_image()
+    before_first = stack.triton_metric("nv_inference_request_success")
+    first = stack.client.compare(a, b, ["collar_design"])
+    after_first = stack.triton_metric("nv_inference_request_success")
+    assert after_first > before_first  # the counter does move when Triton computes
+    hits = stack.gateway.metric("asen_gateway_cache_hits_total", {"backend": "redis"})
+    again = stack.client.compare(a, b, ["collar_design"])
+    by_reference = stack.client.compare(Sha256Ref(sha(a)), Sha256Ref(sha(b)), ["collar_design"])
+    assert stack.triton_metric("nv_inference_request_success") == after_first
+    assert stack.gateway.metric("asen_gateway_cache_hits_total", {"backend": "redis"}) >= hits + 4
+    assert again.scores == first.scores == by_reference.scores
+    keys = redis.Redis.from_url(stack.redis.url).keys(f"asen:*:collar_design:{sha(a)}")
+    assert len(keys) == 1
+
+
+def test_several_attributes_of_one_image_are_one_triton_row(stack) -> None:
+    image = fresh_image()
+    rows = stack.triton_metric("nv_inference_count")
+    requests = stack.triton_metric("nv_inference_request_success")
+    result = stack.client.embed(image)  # all three attributes
+    assert len(result.embeddings) == 3
+    assert stack.triton_metric("nv_inference_request_success") == requests + 1
+    assert stack.triton_metric("nv_inference_count") == rows + 1
+
+
+def test_concurrent_misses_of_one_image_cost_one_triton_call(stack) -> None:
+    image = fresh_image()
+    requests = stack.triton_metric("nv_inference_request_success")
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: stack.client.embed(image, ["lapel_design"]), range(8)))
+    assert stack.triton_metric("nv_inference_request_success") == requests + 1
+    vectors = {r.embeddings["lapel_design"].vector.tobytes() for r in results}
+    assert len(vectors) == 1
+
+
+def test_attention_maps_on_request(stack) -> None:
+    result = stack.client.embed(fresh_image(), ["collar_design"], include_attention=True)
+    attention = result.embeddings["collar_design"].attention
+    assert attention is not None and attention.ndim == 2 and attention.size > 1
+
+
+def test_embed_stream_reports_bad_items_and_goes_on(stack) -> None:
+    images = [fresh_image() for _ in range(5)]
+    images.insert(3, b"definitely not an image")
+    items = list(stack.client.embed_stream(images, ["sleeve_length"]))
+    assert len(items) == 6
+    assert items[3].code == "INVALID_ARGUMENT" and items[3].index == 3
+    for position in (0, 1, 2, 4, 5):
+        assert items[position].image_sha256 == sha(images[position])
+
+
+def _truncated_png() -> bytes:
+    data = image_bytes(7, size=(300, 300), fmt="PNG")
+    return data[: len(data) * 2 // 3]
+
+
+BAD_INPUTS = {
+    "empty image": (lambda c: c.embed(b""), "INVALID_ARGUMENT", "empty"),
+    "corrupt image": (lambda c: c.embed(b"GIF89a garbage"), "INVALID_ARGUMENT", "decodable"),
+    "truncated image": (lambda c: c.embed(_truncated_png()), "INVALID_ARGUMENT", ""),
+    "decompression bomb": (lambda c: c.embed(png_bomb()), "RESOURCE_EXHAUSTED", "pixels"),
+    "oversized message": (
+        lambda c: c.embed(b"\xff" * (MAX_MESSAGE_BYTES + 1)),
+        "RESOURCE_EXHAUSTED",
+        "",
+    ),
+    "unknown attribute": (
+        lambda c: c.embed(fresh_image(), ["pocket"]),
+        "INVALID_ARGUMENT",
+        "unknown attribute",
+    ),
+    "too many candidates": (
+        lambda c: c.rank(fresh_image(), "collar_design", [b"x"] * (MAX_CANDIDATES + 1)),
+        "RESOURCE_EXHAUSTED",
+        f"limit is {MAX_CANDIDATES}",
+    ),
+    "unknown sha256": (
+        lambda c: c.compare(Sha256Ref("ab" * 32), fresh_image(), ["collar_design"]),
+        "NOT_FOUND",
+        "send the image bytes",
+    ),
+    "malformed sha256": (lambda c: c.embed(Sha256Ref("xyz")), "INVALID_ARGUMENT", "64 hex"),
+    "rank without attribute": (
+        lambda c: c.rank(fresh_image(), "", [fresh_image()]),
+        "INVALID_ARGUMENT",
+        "attribute",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_gets_a_clear_status_and_the_server_keeps_serving(stack, case) -> None:
+    call, code, fragment = BAD_INPUTS[case]
+    error = error_of(lambda: call(stack.client))
+    assert error.code == code, error
+    assert fragment in error.details
+    assert stack.client.embed(fresh_image(), ["collar_design"]).embeddings
+
+
+def test_short_deadline_is_deadline_exceeded_and_harmless(stack) -> None:
+    hurried = AsenClient(stack.gateway.address, timeout=0.001)
+    try:
+        error = error_of(lambda: hurried.compare(fresh_image(), fresh_image()))
+        assert error.code == "DEADLINE_EXCEEDED"
+    finally:
+        hurried.close()
+    assert stack.client.compare(fresh_image(), fresh_image(), ["collar_design"]).scores
+
+
+def test_redis_outage_never_fails_a_call_and_caching_resumes(stack) -> None:
+    errors = stack.gateway.metric("asen_gateway_cache_errors_total", {"backend": "redis"})
+    stack.redis.stop()
+    try:
+        for _ in range(4):
+            a, b = fresh_image(), fresh_image()
+            stack.client.compare(a, b, ["collar_design"])
+            stack.client.compare(a, b, ["collar_design"])
+    finally:
+        stack.redis.start()  # a fresh, empty Redis on the same port
+    assert stack.gateway.metric("asen_gateway_cache_errors_total", {"backend": "redis"}) > errors
+    image = fresh_image()
+
+    def cached_again() -> bool:
+        stack.client.embed(image, ["sleeve_length"])
+        return stack.client.embed(image, ["sleeve_length"]).embeddings["sleeve_length"].cached
+
+    assert wait_for(cached_again, timeout=30, interval=0.5)
+    assert redis.Redis.from_url(stack.redis.url).keys(f"asen:*:sleeve_length:{sha(image)}")
+
+
+def test_triton_down_fails_fast_and_recovers_without_restarting_the_gateway(stack) -> None:
+    stack.triton.stop()
+    error = error_of(lambda: stack.client.compare(fresh_image(), fresh_image()))
+    assert error.code == "UNAVAILABLE"
+    assert wait_for(lambda: stack.gateway.health() == "NOT_SERVING", timeout=30)
+    assert error_of(lambda: stack.client.list_attributes()).code == "UNAVAILABLE"
+    restarted = TritonServer(
+        stack.triton.repository,
+        stack.triton.http_port,
+        stack.triton.grpc_port,
+        stack.triton.metrics_port,
+        log_path=stack.triton.log_path.with_name("triton-restarted.log"),
+    )
+    restarted.start(timeout=300)
+    stack.triton = restarted  # the fixture stops this one
+    assert wait_for(lambda: stack.gateway.health() == "SERVING", timeout=60)
+    assert stack.client.compare(fresh_image(), fresh_image(), ["collar_design"]).scores
+
+
+def test_gateway_stops_cleanly_on_sigterm(stack) -> None:
+    assert stack.gateway.stop() == 0
+    assert stack.gateway.health() == "DOWN"
+    # leave a running gateway for the fixture's teardown to stop
+    stack.gateway.start()
+
+
+def test_gateway_cli_rejects_bad_configuration() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--max-in-flight", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "max_in_flight" in result.stderr
