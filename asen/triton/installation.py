@@ -100,9 +100,10 @@ def missing_libraries(binary: Path, environment: dict[str, str]) -> list[str]:
 
 
 def _link(source: Path, target: Path) -> None:
-    """Symlink `target` -> `source`, replacing a stale link from another environment."""
-    if target.is_symlink() or target.exists():
-        if target.is_symlink() and target.resolve() == source.resolve():
-            return
-        target.unlink()
-    target.symlink_to(source)
+    """Symlink `target` -> `source`, replacing a stale link; safe when two launchers race."""
+    if target.is_symlink() and target.resolve() == source.resolve():
+        return
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    temporary.unlink(missing_ok=True)
+    temporary.symlink_to(source)
+    temporary.replace(target)  # atomic rename over whatever was there

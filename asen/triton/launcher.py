@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -27,6 +28,9 @@ from asen.triton.installation import (
     official_installation,
     wheel_installation,
 )
+
+# Triton's error log lines ("E1129 14:19:49.318701 ..."), model load failures, fatal errors.
+_ERROR_LINE = re.compile(r"^(E\d{4} |error:|.*UNAVAILABLE:|.*error while loading shared)")
 
 # Python-backend shared memory per model instance: start big enough for a batch of full-size
 # tensors instead of growing 1 MiB at a time.
@@ -149,10 +153,12 @@ class TritonServer:
             return json.loads(reply.read())
 
     def log_tail(self, lines: int = 40) -> str:
+        """The server's error lines (model load failures, fatal errors), else the last lines."""
         if self.log_path is None or not self.log_path.is_file():
             return "(no log)"
         text = self.log_path.read_text(errors="replace").splitlines()
-        return "\n".join(text[-lines:])
+        errors = [line for line in text if _ERROR_LINE.match(line)]
+        return "\n".join(errors[-lines:] if errors else text[-lines:])
 
     def stop(self, grace: float = 30) -> None:
         """SIGTERM (Triton drains and unloads models), wait, then SIGKILL the process group."""

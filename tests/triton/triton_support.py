@@ -1,0 +1,87 @@
+"""Helpers of the Triton integration tests: small checkpoints, test images, ensemble calls."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+import tritonclient.grpc as grpcclient
+from PIL import Image, ImageDraw
+
+from asen.checkpoint import AttributeSpec, save_checkpoint
+from asen.model.config import ModelConfig
+from asen.model.factory import build_model
+
+# Sizes and aspect ratios the equivalence tests cover (width, height).
+IMAGE_SIZES = [(96, 96), (200, 120), (120, 260), (640, 480), (33, 50), (1000, 333)]
+
+
+def small_config(has_local: bool = True, **overrides) -> ModelConfig:
+    """Tiny backbones, global/local sizes other than 224/112, a threshold that gives real boxes."""
+    values = dict(
+        num_attributes=4,
+        global_backbone="tiny",
+        local_backbone="tiny" if has_local else None,
+        embed_size=32,
+        attribute_embed_size=16,
+        global_common_size=16,
+        local_common_size=8,
+        global_size=96,
+        local_size=48,
+        threshold=0.5,
+    )
+    values.update(overrides)
+    return ModelConfig(**values)
+
+
+def make_checkpoint(path: Path, config: ModelConfig, seed: int = 0) -> Path:
+    """A random-init model whose attention is sharpened so RoI boxes differ by attribute."""
+    torch.manual_seed(seed)
+    model = build_model(config).eval()
+    with torch.no_grad():
+        head = model.choices["global"]["attnnet"]
+        head.conv.weight.mul_(30)
+        head.attr_transform1.weight.mul_(30)
+    names = [f"attribute_{i}" for i in range(config.num_attributes)]
+    specs = [AttributeSpec(name, 3, ["a", "b", "c"]) for name in names]
+    save_checkpoint(path, model, specs)
+    return path
+
+
+def garment_image(width: int, height: int, seed: int = 0) -> Image.Image:
+    """A plain background with two coloured shapes: attention has something to look at."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGB", (width, height), tuple(int(v) for v in rng.integers(150, 230, 3)))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([width * 0.1, height * 0.5, width * 0.5, height * 0.9], fill=(20, 40, 160))
+    draw.ellipse([width * 0.6, height * 0.1, width * 0.9, height * 0.4], fill=(180, 20, 20))
+    return image
+
+
+def encode(image: Image.Image, format: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format)
+    return buffer.getvalue()
+
+
+def ensemble_inputs(images: list[bytes], attributes: list[list[int]]) -> list:
+    image = grpcclient.InferInput("IMAGE", [len(images), 1], "BYTES")
+    image.set_data_from_numpy(np.array([[data] for data in images], dtype=object))
+    ids = np.asarray(attributes, dtype=np.int32)
+    attribute = grpcclient.InferInput("ATTRIBUTE", list(ids.shape), "INT32")
+    attribute.set_data_from_numpy(ids)
+    return [image, attribute]
+
+
+def infer(client: grpcclient.InferenceServerClient, images, attributes) -> dict[str, np.ndarray]:
+    """Call the `asen` ensemble: IMAGE [B,1], ATTRIBUTE [B,K] -> outputs with a [B,K,...] shape."""
+    result = client.infer("asen", ensemble_inputs(images, attributes))
+    return {name: result.as_numpy(name) for name in ("EMBEDDING", "ROI", "ATTENTION")}
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    return (a * b).sum(-1)
