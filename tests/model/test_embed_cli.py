@@ -142,3 +142,13 @@ def test_heatmap_follows_the_attention(tmp_path):
     assert top_left > 10 and bottom_right < -10
     with pytest.raises(ValueError):
         save_attention_grid(image, [], [], [], tmp_path / "empty.png")
+
+
+def test_device_errors(capsys, model_path, image_path):
+    code, _, err = _embed(capsys, model_path, image_path, "--attribute", "x", "--device", "tpu9")
+    assert code == 2 and "device" in err
+    if not torch.cuda.is_available():
+        code, _, err = _embed(
+            capsys, model_path, image_path, "--attribute", "x", "--device", "cuda"
+        )
+        assert code == 2 and "CUDA is not available" in err

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tests.official.images import test_images
+from tests.official.images import assorted_images
 from tests.official.official_oracle import global_transform
 from tests.official.official_weights import official_state_dict, sharpen_attention
 
@@ -11,7 +11,7 @@ SMALL_SIZES = dict(global_size=96, local_size=48)
 
 @pytest.fixture(scope="session")
 def images():
-    return test_images()
+    return assorted_images()
 
 
 def small_official_state(num_attributes, images, local_backbone="tiny", seed=0):

@@ -28,5 +28,5 @@ def blob_image(size: tuple[int, int], seed: int) -> Image.Image:
     return image
 
 
-def test_images(seed: int = 0) -> list[Image.Image]:
+def assorted_images(seed: int = 0) -> list[Image.Image]:
     return [blob_image(size, seed + index) for index, size in enumerate(SIZES)]
