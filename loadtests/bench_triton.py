@@ -167,12 +167,13 @@ def main() -> int:
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--no-eager", action="store_true", help="only the Triton figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         checkpoint = args.checkpoint or full_size_checkpoint(Path(folder))
         images = make_images(24)
         print("eager in-process ...", file=sys.stderr)
-        eager = bench_eager(checkpoint, images)
+        eager = None if args.no_eager else bench_eager(checkpoint, images)
         settings = ExportSettings(
             max_batch=args.max_batch,
             queue_delay_us=args.queue_delay_us,
@@ -188,7 +189,9 @@ def main() -> int:
         "model": "ASEN++ full size (ResNet-50 224 global, ResNet-34 112 local, 2048-d)",
         "eager_pytorch": eager,
         "triton_ensemble_cpu": triton,
-        "triton_vs_eager": round(triton["saturated"]["images_per_s"] / eager["images_per_s"], 2),
+        "triton_vs_eager": None
+        if eager is None
+        else round(triton["saturated"]["images_per_s"] / eager["images_per_s"], 2),
         "settings": {
             "max_batch": args.max_batch,
             "queue_delay_us": args.queue_delay_us,

@@ -79,6 +79,7 @@ def branch_config(name: str, graph: Path, settings: ExportSettings, threads: int
         instances=1,
         queue_delay_us=settings.queue_delay_us,
         intra_op_threads=threads,
+        allow_spinning=0,
     )
 
 

@@ -32,6 +32,9 @@ class TritonPythonModel:
         options.intra_op_num_threads = int(parameters.get("intra_op_threads", "0"))
         options.inter_op_num_threads = int(parameters.get("inter_op_threads", "1"))
         options.graph_optimization_level = _LEVELS[parameters.get("graph_optimization", "all")]
+        # Several branch processes share the cores: spinning worker threads would steal them.
+        spinning = parameters.get("allow_spinning", "0")
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
         self.session = onnxruntime.InferenceSession(
             path, options, providers=["CPUExecutionProvider"]
