@@ -31,9 +31,7 @@ class CallGuard:
     def deadline(self, context: grpc.aio.ServicerContext) -> float:
         """The call's deadline (monotonic seconds): the client's, or the configured default."""
         remaining = context.time_remaining()
-        if remaining is None:
-            remaining = self._default_timeout
-        return time.monotonic() + min(remaining, self._default_timeout * 10)
+        return time.monotonic() + (self._default_timeout if remaining is None else remaining)
 
     async def unary(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ class Stack:
     triton: TritonServer
     gateway: GatewayProcess
     redis: RedisProcess
-    client: AsenClient
+    client: AsenClient | None
     checkpoint: Path
 
     def triton_metric(self, name: str) -> float:
@@ -54,14 +55,17 @@ def stack(exported_model, redis_server, tmp_path_factory) -> Stack:
         },
         logs / "gateway.log",
     )
+    stack = Stack(triton, gateway, redis_server, None, exported_model.checkpoint)
     try:
         gateway.start()
-        client = AsenClient(gateway.address, timeout=60, max_message_bytes=8 * MAX_MESSAGE_BYTES)
-        yield Stack(triton, gateway, redis_server, client, exported_model.checkpoint)
-        client.close()
+        stack.client = AsenClient(
+            gateway.address, timeout=60, max_message_bytes=8 * MAX_MESSAGE_BYTES
+        )
+        yield stack
+        stack.client.close()
     finally:
-        gateway.stop()
-        triton.stop()
+        stack.gateway.stop()
+        stack.triton.stop()  # a test may have replaced it by a restarted one
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +126,32 @@ def test_embed_and_compare_match_the_in_process_reference(stack, reference) -> N
         expected = float(reference(a, name)[0] @ reference(b, name)[0])
         assert score.similarity == pytest.approx(expected, abs=2e-3)
     assert compared.a_sha256 == sha(a) and compared.b_sha256 == sha(b)
+
+
+def _asen_embed(checkpoint: Path, image: Path, attributes: list[str]) -> dict[str, np.ndarray]:
+    """Fused embeddings as `asen embed --json` prints them."""
+    flags = [arg for name in attributes for arg in ("--attribute", name)]
+    result = subprocess.run(
+        [sys.executable, "-m", "asen", "embed", "--checkpoint", str(checkpoint),
+         "--image", str(image), *flags, "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    document = json.loads(result.stdout)
+    rows = document.get("results", [document])
+    return {row["attribute"]: np.asarray(row["embedding"], dtype=np.float64) for row in rows}
+
+
+def test_compare_equals_the_dot_product_of_asen_embed(stack, exported_model, tmp_path) -> None:
+    a, b = tmp_path / "a.jpg", tmp_path / "b.png"
+    a.write_bytes(fresh_image("JPEG"))
+    b.write_bytes(fresh_image("PNG"))
+    names = list(exported_model.attributes)
+    expected_a = _asen_embed(exported_model.checkpoint, a, names)
+    expected_b = _asen_embed(exported_model.checkpoint, b, names)
+    compared = stack.client.compare(a, b)
+    for name in names:
+        expected = float(expected_a[name] @ expected_b[name])
+        assert compared.scores[name].similarity == pytest.approx(expected, abs=2e-3)
 
 
 def test_rank_orders_candidates_like_the_reference(stack, reference) -> None:
