@@ -65,7 +65,7 @@ class TritonPythonModel:
         if self.local_size:
             local = torch.stack(crops).contiguous()
             if self.device.type == "cuda":
-                local = local.to(self.device, non_blocking=True)
+                local = local.to(self.device)  # blocking: complete before Triton reads it
                 outputs.append(pb_utils.Tensor.from_dlpack("LOCAL_IMAGE", torch.to_dlpack(local)))
             else:
                 outputs.append(pb_utils.Tensor("LOCAL_IMAGE", local.numpy()))
