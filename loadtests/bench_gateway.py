@@ -9,7 +9,8 @@ drives closed-loop load at a fixed concurrency from asyncio gRPC clients and pri
      to Triton: throughput ratio (target: the gateway keeps >= 90% of Triton's throughput);
   3. the cache path vs the compute path: Embed of a cached image vs of a new one.
 
-    python loadtests/bench_gateway.py [--repository DIR] [--seconds 8] [--concurrency 16]
+    python loadtests/bench_gateway.py [--repository DIR] [--seconds 5] [--rounds 3]
+        [--concurrency 16] [--cache redis|memory] [--json]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,40 +54,70 @@ class Figures:
     throughput: float
     p50_ms: float
     p99_ms: float
+    gateway_cpu_ms_per_request: float
+
+
+@dataclass
+class Run:
+    latencies: list[float]
+    completed: int  # calls completed inside the measuring window
+    seconds: float  # length of the window
+    gateway_cpu: float = 0.0  # CPU seconds the gateway process used during the run
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc), to measure the gateway's own cost."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def closed_loop(
-    name: str,
     call: Callable[[int], Awaitable[object]],
     concurrency: int,
     seconds: float,
-    max_requests: int | None = None,
-) -> Figures:
-    """`concurrency` workers call back-to-back for `seconds` (or until max_requests)."""
+    indices: Iterator[int],
+) -> Run:
+    """`concurrency` workers call back-to-back for `seconds` (or until `indices` run out).
+
+    Throughput counts the calls completed inside the window only, so the calls still in flight
+    when it closes (seconds long under a saturated Triton) do not stretch the measurement.
+    """
     latencies: list[float] = []
-    counter = itertools.count()
-    stop_at = time.perf_counter() + seconds
+    finished: list[float] = []
+    started = time.perf_counter()
+    stop_at = started + seconds
 
     async def worker() -> None:
         while time.perf_counter() < stop_at:
-            index = next(counter)
-            if max_requests is not None and index >= max_requests:
+            index = next(indices, None)
+            if index is None:
                 return
-            started = time.perf_counter()
+            begun = time.perf_counter()
             await call(index)
-            latencies.append(time.perf_counter() - started)
+            now = time.perf_counter()
+            latencies.append(now - begun)
+            finished.append(now)
 
-    started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
+    window_end = min(stop_at, max(finished, default=stop_at))
+    in_window = sum(1 for t in finished if t <= window_end)
+    return Run(latencies, in_window, window_end - started)
+
+
+def summarize(name: str, runs: list[Run]) -> Figures:
+    latencies = [x for run in runs for x in run.latencies]
+    completed = sum(run.completed for run in runs)
+    seconds = sum(run.seconds for run in runs)
     ms = np.asarray(latencies) * 1000
+    cpu = sum(run.gateway_cpu for run in runs)
     return Figures(
         name,
         len(latencies),
-        round(elapsed, 2),
-        round(len(latencies) / elapsed, 1),
+        round(seconds, 2),
+        round(completed / seconds, 1),
         round(float(np.percentile(ms, 50)), 2),
         round(float(np.percentile(ms, 99)), 2),
+        round(1000 * cpu / max(1, len(latencies)), 2),
     )
 
 
@@ -224,47 +255,66 @@ async def run(args: argparse.Namespace, services: Services) -> list[Figures]:
         await embed_gateway(data)
         await embed_triton(data)
     await asyncio.gather(*(compare(i) for i in range(args.cached_pairs)))
-    remaining = list(fresh)
-    half = len(remaining) // 2
-    gateway_images, triton_images = remaining[:half], remaining[half:]
+
+    async def measured(*args) -> Run:
+        before = process_cpu_seconds(services.gateway.pid)
+        run = await closed_loop(*args)
+        run.gateway_cpu = process_cpu_seconds(services.gateway.pid) - before
+        return run
+
+    gateway_new = itertools.count()  # a new image for every gateway call...
+    triton_new = itertools.count()  # ...and for every direct call: nothing is cached
+    images = list(fresh)
     c, s = args.concurrency, args.seconds
-    figures = [
-        await closed_loop("Compare, both embeddings cached", compare, c, s),
-        await closed_loop(
-            "Embed via Triton directly (computed)",
-            lambda i: embed_triton(triton_images[i]),
-            c,
-            s,
-            len(triton_images),
-        ),
-        await closed_loop(
-            "Embed via gateway (new image: computed)",
-            lambda i: embed_gateway(gateway_images[i]),
-            c,
-            s,
-            len(gateway_images),
-        ),
-        await closed_loop(
-            "Embed via gateway (cached image)",
-            lambda i: embed_gateway(cached_pairs[i % len(cached_pairs)]),
-            c,
-            s,
-        ),
-    ]
+    runs: dict[str, list[Run]] = {name: [] for name in SCENARIOS}
+    for round_number in range(args.rounds):
+        # alternate the order so that drift (warm-up, other load) hits both sides alike
+        pair = [("direct", triton_new, embed_triton), ("gateway", gateway_new, embed_gateway)]
+        if round_number % 2:
+            pair.reverse()
+        for name, counter, embed in pair:
+            indices = itertools.takewhile(lambda i: i < len(images) // 2, counter)
+            offset = 0 if name == "gateway" else len(images) // 2
+            runs[name].append(
+                await measured(lambda i, e=embed, o=offset: e(images[o + i]), c, s, indices)
+            )
+        runs["compare"].append(await measured(compare, c, s, itertools.count()))
+        runs["cached"].append(
+            await measured(
+                lambda i: embed_gateway(cached_pairs[i % len(cached_pairs)]),
+                c,
+                s,
+                itertools.count(),
+            )
+        )
+    figures = [summarize(label, runs[name]) for name, label in SCENARIOS.items()]
     await channel.close()
     await triton.close()
     return figures
 
 
+SCENARIOS = {
+    "compare": "Compare, both embeddings cached",
+    "direct": "Embed via Triton directly (computed)",
+    "gateway": "Embed via gateway (new image: computed)",
+    "cached": "Embed via gateway (cached image)",
+}
+
+
 def report(figures: list[Figures], args: argparse.Namespace) -> None:
     print(
-        f"\nconcurrency {args.concurrency}, {args.seconds:g} s per scenario, cache {args.cache}, "
+        f"\nconcurrency {args.concurrency}, {args.rounds} rounds of {args.seconds:g} s per "
+        f"scenario, cache {args.cache}, "
         f"{os.cpu_count()} CPUs"
     )
-    print(f"{'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s}")
+    print(
+        f"{'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s} "
+        f"{'gateway CPU ms/req':>19s}"
+    )
     for f in figures:
         print(
-            f"{f.scenario:44s} {f.requests:9d} {f.throughput:9.1f} {f.p50_ms:9.2f} {f.p99_ms:9.2f}"
+            f"{f.scenario:44s} {f.requests:9d} {f.throughput:9.1f} {f.p50_ms:9.2f} "
+            f"{f.p99_ms:9.2f} {f.gateway_cpu_ms_per_request:19.2f}"
         )
     compare, direct, computed, cached = figures
     ratio = computed.throughput / direct.throughput
@@ -282,7 +332,8 @@ def report(figures: list[Figures], args: argparse.Namespace) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repository", type=Path, help="Triton model repository to serve")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per scenario")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per scenario and round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--images", type=int, default=6000, help="distinct images to send")
     parser.add_argument("--image-size", type=int, default=256, help="image width in pixels")

@@ -110,7 +110,8 @@ class GatewayProcess:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, until: str = "SERVING") -> None:
+        """Start and wait until health says `until` (NOT_SERVING: up, but without Triton)."""
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gateway"],
@@ -119,7 +120,7 @@ class GatewayProcess:
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).resolve().parents[2],
             )
-        if not wait_for(lambda: self.health() == "SERVING", timeout=120):
+        if not wait_for(lambda: self.health() == until, timeout=120):
             self.stop()
             raise RuntimeError(f"gateway not serving; log:\n{self.log_path.read_text()[-3000:]}")
 

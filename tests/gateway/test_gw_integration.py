@@ -278,6 +278,51 @@ def test_short_deadline_is_deadline_exceeded_and_harmless(stack) -> None:
     assert stack.client.compare(fresh_image(), fresh_image(), ["collar_design"]).scores
 
 
+def test_kubernetes_discovery_sends_traffic_to_pods_as_they_come_and_go(stack, tmp_path) -> None:
+    """ASEN_DISCOVERY=kubernetes against the EndpointSlice stand-in of tests/discovery (no API
+    server can run here); the "pod" is the real Triton of this module."""
+    from tests.discovery.apiserver_standin import StandInApiServer, make_slice
+
+    api = StandInApiServer().start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "standin", "cluster": {"server": api.url}}],
+                "users": [{"name": "test", "user": {}}],
+                "contexts": [{"name": "test", "context": {"cluster": "standin", "user": "test"}}],
+                "current-context": "test",
+            }
+        )
+    )
+    port = stack.triton.grpc_port
+    gateway = GatewayProcess(
+        {
+            "ASEN_DISCOVERY": "kubernetes",
+            "ASEN_K8S_NAMESPACE": "serving",
+            "ASEN_K8S_SERVICE": "triton",
+            "ASEN_TRITON_GRPC_PORT": str(port),
+            "KUBECONFIG": str(kubeconfig),
+        },
+        tmp_path / "gateway.log",
+    )
+    try:
+        gateway.start(until="NOT_SERVING")  # no Triton pod yet
+        pod = make_slice("triton-a", "triton", [{"ip": "127.0.0.1", "ready": True}], port=port)
+        api.apply(pod)
+        assert wait_for(lambda: gateway.health() == "SERVING", timeout=60)
+        with AsenClient(gateway.address, timeout=60) as client:
+            assert client.compare(fresh_image(), fresh_image(), ["collar_design"]).scores
+            api.delete("serving", "triton-a")
+            assert wait_for(lambda: gateway.health() == "NOT_SERVING", timeout=60)
+            assert error_of(lambda: client.list_attributes()).code == "UNAVAILABLE"
+    finally:
+        gateway.stop()
+        api.close()
+
+
 def test_redis_outage_never_fails_a_call_and_caching_resumes(stack) -> None:
     errors = stack.gateway.metric("asen_gateway_cache_errors_total", {"backend": "redis"})
     stack.redis.stop()
