@@ -53,7 +53,9 @@ def stage2_model(settings: TrainSettings, num_attributes: int, stage1_path: Path
     model = build_model(config, local_backbone_weights=settings.backbone_weights_local)
     stage1 = load_checkpoint(stage1_path)
     expected = dataclasses.replace(config, local_backbone=None)
-    if dataclasses.replace(stage1.config, threshold=config.threshold) != expected:
+    # A full ASEN++ checkpoint (e.g. an imported official one) may start stage 2 as well.
+    found = dataclasses.replace(stage1.config, threshold=config.threshold, local_backbone=None)
+    if found != expected:
         raise CheckpointError(
             f"{stage1_path} was trained with another global architecture: "
             f"{stage1.config} vs {expected}"

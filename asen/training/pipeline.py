@@ -79,6 +79,11 @@ def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:
         "best_valid_map": final.best_map,
         "best_stage": final.name,
         "best_epoch": final.best_epoch,
+        "valid_map_per_epoch": {
+            name: [entry["valid_map"] for entry in result.history]
+            for name, result in results.items()
+        },
+        "throughput": {name: result.throughput() for name, result in results.items()},
         "stages": {name: result.to_dict() for name, result in results.items()},
         "world_size": context.world_size,
         "rank": context.rank,
