@@ -11,6 +11,7 @@ import torch
 from asen.checkpoint import load_checkpoint
 from asen.cli.main import main
 from asen.training.pipeline import train
+from asen.training.precision import Precision
 from asen.training.state import load_training_state
 from tests.training.conftest import tiny_settings
 
@@ -100,3 +101,10 @@ def test_cli_errors_are_clean(tiny_data: Path, tmp_path: Path, capsys):
     args = ["train", "--data", str(tiny_data), "--out", str(tmp_path / "r"), "--stage", "2"]
     assert main([*args, "--global-backbone", "tiny", "--no-progress"]) == 2
     assert "run stage 1 first" in capsys.readouterr().err
+
+
+def test_amp_on_cpu_is_bf16_autocast_without_a_scaler(tiny_data: Path, tmp_path: Path):
+    precision = Precision(torch.device("cpu"), enabled=True)
+    assert precision.dtype == torch.bfloat16 and not precision.scaler.is_enabled()
+    summary = train(tiny_settings(tiny_data, tmp_path, stages=(1,), amp=True, max_steps=1))
+    assert summary["stages"]["stage1"]["epochs"][0]["triplets"] == 4
