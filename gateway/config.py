@@ -59,6 +59,10 @@ class GatewayConfig:
     redis_password: str = field(
         default="", metadata=_opt("ASEN_REDIS_PASSWORD", "Redis password", secret=True)
     )
+    redis_timeout_seconds: float = field(
+        default=0.25,
+        metadata=_opt("ASEN_REDIS_TIMEOUT_SECONDS", "Redis call timeout; slower = a miss"),
+    )
     cache_ttl_seconds: int = field(
         default=7 * 24 * 3600, metadata=_opt("ASEN_CACHE_TTL_SECONDS", "embedding cache TTL")
     )

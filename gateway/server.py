@@ -144,7 +144,12 @@ class Gateway:
 
 def _make_cache(config: GatewayConfig) -> CacheBackend:
     if config.redis_url:
-        return RedisCache(config.redis_url, config.redis_password, config.cache_ttl_seconds)
+        return RedisCache(
+            config.redis_url,
+            config.redis_password,
+            config.cache_ttl_seconds,
+            timeout_seconds=config.redis_timeout_seconds,
+        )
     return MemoryCache(config.cache_memory_entries, config.cache_ttl_seconds)
 
 

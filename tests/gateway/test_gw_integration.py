@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,16 @@ class Stack:
     checkpoint: Path
 
     def triton_metric(self, name: str) -> float:
-        return scrape(self.triton.metrics_url, name, {"model": "asen"})
+        """Triton's counter for the ensemble, once it has settled (Triton may count a request
+        a moment after its response has been sent)."""
+        value = scrape(self.triton.metrics_url, name, {"model": "asen"})
+        for _ in range(50):
+            time.sleep(0.2)
+            again = scrape(self.triton.metrics_url, name, {"model": "asen"})
+            if again == value:
+                return value
+            value = again
+        return value
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +62,8 @@ def stack(exported_model, redis_server, tmp_path_factory) -> Stack:
             "ASEN_REDIS_URL": redis_server.url,
             "ASEN_MAX_CANDIDATES": str(MAX_CANDIDATES),
             "ASEN_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+            # generous: a loaded test machine must not turn a slow Redis reply into a miss
+            "ASEN_REDIS_TIMEOUT_SECONDS": "2",
         },
         logs / "gateway.log",
     )
