@@ -64,11 +64,12 @@ class Embedder:
         deadline: float,
     ) -> list[dict[str, AttributeResult]]:
         """Per image, attribute name -> result; raises GatewayError for the first bad image."""
-        pairs = {
-            cache_key(info.model_version, a.name, image.sha256): (image, a)
-            for image in images
-            for a in attributes
-        }
+        pairs: dict[str, tuple[ImageInput, AttributeSpec]] = {}
+        for image in images:
+            for a in attributes:
+                key = cache_key(info.model_version, a.name, image.sha256)
+                if key not in pairs or pairs[key][0].data is None:  # prefer one with bytes
+                    pairs[key] = (image, a)
         owned, waiting = self._flights.claim(list(pairs))
         found: dict[str, tuple[CachedEmbedding, bool]] = {}
         if owned:

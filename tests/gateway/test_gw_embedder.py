@@ -113,3 +113,16 @@ async def test_unknown_sha256_is_not_found() -> None:
         await embedder.embed(INFO, [ref], [INFO.attributes[0]], _deadline())
     assert caught.value.code == grpc.StatusCode.NOT_FOUND
     assert "send the image bytes" in caught.value.message
+
+
+async def test_bytes_win_over_a_reference_to_the_same_image(make_image) -> None:
+    pool = ScriptedPool()
+    embedder = Embedder(pool, MemoryCache(100, 60))
+    data = make_image(42)
+    by_bytes = ImageInput.from_bytes(data, "query image")
+    by_ref = ImageInput.from_sha256(by_bytes.sha256, "candidate 0")
+    query, candidate = await embedder.embed(
+        INFO, [by_ref, by_bytes], [INFO.attributes[0]], _deadline()
+    )
+    np.testing.assert_array_equal(query["collar"].embedding, candidate["collar"].embedding)
+    assert len(pool.calls) == 1
