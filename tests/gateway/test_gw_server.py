@@ -131,3 +131,43 @@ async def test_oversized_message_and_in_flight_limit() -> None:
         assert await _code(stub.ListAttributes(pb.ListAttributesRequest())) == (
             grpc.StatusCode.UNAVAILABLE
         )
+
+
+async def test_stop_drains_calls_in_flight(monkeypatch, make_image) -> None:
+    """A call in flight when the gateway is told to stop still completes; new ones are refused.
+    (The pool's Triton call is replaced by one the test releases, to hold the call in flight.)"""
+    import numpy as np
+
+    from gateway.model_info import AttributeSpec, ModelInfo
+    from gateway.triton_pool import InferOutput, TritonPool
+
+    info = ModelInfo("v1", (AttributeSpec(0, "collar", 2, ()),), 0.6, 2, 4, 0, 8)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held_infer(images, attribute_ids, version, want_attention, timeout):
+        entered.set()
+        await release.wait()
+        shape = (len(images), len(attribute_ids[0]))
+        return InferOutput(np.ones((*shape, 4), np.float32), np.zeros((*shape, 4)), None, version)
+
+    monkeypatch.setattr(TritonPool, "model_info", property(lambda self: info))
+    gateway = Gateway(
+        GatewayConfig(grpc_port=0, metrics_port=-1, triton_urls="127.0.0.1:1"),
+        bind_host="127.0.0.1",
+    )
+    await gateway.start()
+    monkeypatch.setattr(gateway.pool, "infer", held_infer)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
+        stub = pb_grpc.FashionSimilarityStub(channel)
+        request = pb.EmbedRequest(image=pb.ImageRef(data=make_image(3)))
+        in_flight = asyncio.ensure_future(stub.Embed(request, timeout=30))
+        await entered.wait()
+        stopping = asyncio.ensure_future(gateway.stop(grace=20))
+        await asyncio.sleep(0.3)
+        late = await _code(stub.ListAttributes(pb.ListAttributesRequest(), timeout=5))
+        assert late == grpc.StatusCode.UNAVAILABLE  # no new calls while draining
+        release.set()
+        response = await in_flight
+        assert response.embeddings[0].attribute == "collar"
+        await stopping
+        assert stopping.exception() is None
