@@ -11,6 +11,7 @@ import time
 import grpc
 import numpy as np
 import pytest
+from gw_support import image_bytes
 
 from gateway.cache.memory_cache import MemoryCache
 from gateway.embedder import Embedder
@@ -57,10 +58,10 @@ def _deadline() -> float:
     return time.monotonic() + 10
 
 
-async def test_concurrent_misses_of_one_key_cost_one_call(make_image) -> None:
+async def test_concurrent_misses_of_one_key_cost_one_call() -> None:
     pool = ScriptedPool(delay=0.05)
     embedder = Embedder(pool, MemoryCache(100, 60))
-    image = ImageInput.from_bytes(make_image(1), "a")
+    image = ImageInput.from_bytes(image_bytes(1), "a")
     results = await asyncio.gather(
         *(embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline()) for _ in range(8))
     )
@@ -70,10 +71,10 @@ async def test_concurrent_misses_of_one_key_cost_one_call(make_image) -> None:
     assert sum(not r[0]["collar"].cached for r in results) == 1
 
 
-async def test_several_attributes_of_an_image_are_one_row_and_then_cached(make_image) -> None:
+async def test_several_attributes_of_an_image_are_one_row_and_then_cached() -> None:
     pool = ScriptedPool()
     embedder = Embedder(pool, MemoryCache(100, 60))
-    image = ImageInput.from_bytes(make_image(2), "a")
+    image = ImageInput.from_bytes(image_bytes(2), "a")
     (first,) = await embedder.embed(INFO, [image], list(INFO.attributes), _deadline())
     assert pool.calls == [(1, [[0, 1]])]
     (again,) = await embedder.embed(INFO, [image], list(INFO.attributes), _deadline())
@@ -86,19 +87,19 @@ async def test_several_attributes_of_an_image_are_one_row_and_then_cached(make_i
     np.testing.assert_array_equal(by_ref["sleeve"].embedding, first["sleeve"].embedding)
 
 
-async def test_rows_are_chunked_to_the_max_batch_size(make_image) -> None:
+async def test_rows_are_chunked_to_the_max_batch_size() -> None:
     pool = ScriptedPool()
     embedder = Embedder(pool, MemoryCache(100, 60))
-    images = [ImageInput.from_bytes(make_image(10 + i), f"candidate {i}") for i in range(5)]
+    images = [ImageInput.from_bytes(image_bytes(10 + i), f"candidate {i}") for i in range(5)]
     await embedder.embed(INFO, images, [INFO.attributes[0]], _deadline())
     assert sorted(size for size, _ in pool.calls) == [1, 2, 2]
 
 
-async def test_a_bad_image_in_a_batch_is_named(make_image) -> None:
-    bad = make_image(99)
+async def test_a_bad_image_in_a_batch_is_named() -> None:
+    bad = image_bytes(99)
     pool = ScriptedPool(reject=bad)
     embedder = Embedder(pool, MemoryCache(100, 60))
-    images = [ImageInput.from_bytes(make_image(20), "candidate 0"),
+    images = [ImageInput.from_bytes(image_bytes(20), "candidate 0"),
               ImageInput.from_bytes(bad, "candidate 1")]  # fmt: skip
     with pytest.raises(GatewayError) as caught:
         await embedder.embed(INFO, images, [INFO.attributes[0]], _deadline())
@@ -115,10 +116,10 @@ async def test_unknown_sha256_is_not_found() -> None:
     assert "send the image bytes" in caught.value.message
 
 
-async def test_bytes_win_over_a_reference_to_the_same_image(make_image) -> None:
+async def test_bytes_win_over_a_reference_to_the_same_image() -> None:
     pool = ScriptedPool()
     embedder = Embedder(pool, MemoryCache(100, 60))
-    data = make_image(42)
+    data = image_bytes(42)
     by_bytes = ImageInput.from_bytes(data, "query image")
     by_ref = ImageInput.from_sha256(by_bytes.sha256, "candidate 0")
     query, candidate = await embedder.embed(

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import gw_support
 import numpy as np
 import pytest
 import redis
@@ -22,6 +23,10 @@ from PIL import Image
 from asen.client import AsenClient, ClientError, Sha256Ref
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
+
+# fixtures shared by the gateway tests, defined in gw_support (there is no conftest.py)
+exported_model = gw_support.exported_model
+redis_server = gw_support.redis_server
 
 MAX_CANDIDATES = 8
 MAX_MESSAGE_BYTES = 1024 * 1024

@@ -8,14 +8,19 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
+import gw_support
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from gw_support import image_bytes
 
 from gateway.auth import hash_key
 from gateway.config import GatewayConfig
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 from gateway.server import Gateway
+
+# fixtures shared by the gateway tests, defined in gw_support (there is no conftest.py)
+certs = gw_support.certs
 
 
 @contextlib.asynccontextmanager
@@ -133,7 +138,7 @@ async def test_oversized_message_and_in_flight_limit() -> None:
         )
 
 
-async def test_stop_drains_calls_in_flight(monkeypatch, make_image) -> None:
+async def test_stop_drains_calls_in_flight(monkeypatch) -> None:
     """A call in flight when the gateway is told to stop still completes; new ones are refused.
     (The pool's Triton call is replaced by one the test releases, to hold the call in flight.)"""
     import numpy as np
@@ -159,7 +164,7 @@ async def test_stop_drains_calls_in_flight(monkeypatch, make_image) -> None:
     monkeypatch.setattr(gateway.pool, "infer", held_infer)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
         stub = pb_grpc.FashionSimilarityStub(channel)
-        request = pb.EmbedRequest(image=pb.ImageRef(data=make_image(3)))
+        request = pb.EmbedRequest(image=pb.ImageRef(data=image_bytes(3)))
         in_flight = asyncio.ensure_future(stub.Embed(request, timeout=30))
         await entered.wait()
         stopping = asyncio.ensure_future(gateway.stop(grace=20))

@@ -7,6 +7,7 @@ import json
 import grpc
 import numpy as np
 import pytest
+from gw_support import image_bytes, png_bomb
 
 from asen.errors import AsenError
 from gateway.auth import ApiKeyInterceptor, hash_key, load_keys
@@ -22,16 +23,16 @@ def _code(call) -> grpc.StatusCode:
     return caught.value.code
 
 
-def test_image_checks(make_image, bomb) -> None:
-    good = ImageInput.from_bytes(make_image(1), "a")
+def test_image_checks() -> None:
+    good = ImageInput.from_bytes(image_bytes(1), "a")
     check_image(good, max_pixels=0)
     assert _code(lambda: ImageInput.from_bytes(b"", "a")) == grpc.StatusCode.INVALID_ARGUMENT
     corrupt = ImageInput.from_bytes(b"not an image at all", "a")
     assert _code(lambda: check_image(corrupt, 0)) == grpc.StatusCode.INVALID_ARGUMENT
-    gif = ImageInput.from_bytes(make_image(1, fmt="GIF"), "a")
+    gif = ImageInput.from_bytes(image_bytes(1, fmt="GIF"), "a")
     assert _code(lambda: check_image(gif, 0)) == grpc.StatusCode.INVALID_ARGUMENT
     assert _code(lambda: check_image(good, 100)) == grpc.StatusCode.RESOURCE_EXHAUSTED
-    bombed = ImageInput.from_bytes(bomb, "a")
+    bombed = ImageInput.from_bytes(png_bomb(), "a")
     assert _code(lambda: check_image(bombed, 0)) == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert _code(lambda: ImageInput.from_sha256("xyz", "a")) == grpc.StatusCode.INVALID_ARGUMENT
     assert ImageInput.from_sha256("AB" * 32, "a").sha256 == "ab" * 32
