@@ -21,6 +21,9 @@ from gateway.triton_pool import TritonPool
 
 
 class FashionSimilarityService(pb_grpc.FashionSimilarityServicer):
+    """Thin protocol layer: every method resolves the served model, turns the request into
+    ImageInputs and attribute specs, asks the Embedder, and scores; CallGuard wraps each call."""
+
     def __init__(
         self,
         pool: TritonPool,
