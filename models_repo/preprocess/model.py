@@ -33,8 +33,9 @@ class TritonPythonModel:
         for request in requests:
             try:
                 responses.append(self._one(request))
-            except RequestError as error:
-                responses.append(pb_utils.InferenceResponse(error=pb_utils.TritonError(str(error))))
+            except RequestError as error:  # the client's fault: INVALID_ARG, not INTERNAL
+                error = pb_utils.TritonError(str(error), pb_utils.TritonError.INVALID_ARG)
+                responses.append(pb_utils.InferenceResponse(error=error))
         return responses
 
     def _one(self, request) -> object:
