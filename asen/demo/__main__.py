@@ -1,0 +1,85 @@
+"""`python -m asen.demo` (what `make demo` runs): data -> training -> evaluation -> Triton
+repository -> served stack -> similarity calls through the gateway -> summary and pictures."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from asen.client import AsenClient
+from asen.data import load_dataset_spec
+from asen.demo.build import evaluate_model, export_repository, make_data, train_model
+from asen.demo.settings import DemoSettings
+from asen.demo.showcase import (
+    contrasting_pair,
+    rank_demo,
+    save_attention_pictures,
+    similarity_by_agreement,
+    test_images,
+)
+from asen.demo.stack import ServedStack
+from asen.errors import AsenError
+
+
+def main() -> int:
+    settings = DemoSettings()
+    started = time.monotonic()
+    print("== 1/4 synthetic data, training, evaluation, export ==")
+    make_data(settings)
+    train_model(settings)
+    report = evaluate_model(settings)
+    export_repository(settings)
+    spec = load_dataset_spec(settings.data)
+    images = test_images(settings.data)
+
+    print("\n== 2/4 serving: tritonserver + gateway ==")
+    log = settings.workdir / "serve.log"
+    with ServedStack(settings.repository, log) as stack, AsenClient(stack.address) as client:
+        model = client.list_attributes()
+        attributes = [a.name for a in model.attributes]
+        print(f"serving model {model.model_version} at {stack.address}: {attributes}")
+
+        print("\n== 3/4 calls through the gateway ==")
+        a, b = contrasting_pair(images[:60], attributes)
+        pair_scores = client.compare(a.path.read_bytes(), b.path.read_bytes()).scores
+        agreement = similarity_by_agreement(client, images[:16], attributes)
+        query, ranked = rank_demo(client, images, attributes[0], count=20, seed=settings.seed)
+        pictures = save_attention_pictures(client, [a, b], attributes, settings.pictures)
+
+    print("\n== 4/4 summary ==")
+    print(f"test MAP (in-process `asen evaluate`): {100 * report['overall_map']:.1f}%")
+    for name, row in report["per_attribute"].items():
+        print(f"  {name:16s} MAP {100 * row['map']:5.1f}%  ({row['queries']} queries)")
+
+    def value(image, name: str) -> str:
+        return spec.value_name(spec.attribute_id(name), image.values[name])
+
+    print(f"\nCompare {a.path.name} vs {b.path.name} (Compare, one call, all attributes):")
+    print(f"  {'attribute':16s} {'A':>8s} {'B':>8s}  fused  global  local")
+    for name in attributes:
+        s = pair_scores[name]
+        print(
+            f"  {name:16s} {value(a, name):>8s} {value(b, name):>8s}  {s.similarity:+.2f}  "
+            f"{s.global_similarity:+.2f}  {s.local_similarity:+.2f}"
+        )
+    print("\nMean similarity of 16 test images' pairs, same value vs different value:")
+    for name, (same, different) in agreement.items():
+        print(f"  {name:16s} same {same:+.2f}   different {different:+.2f}")
+    target = attributes[0]
+    hits = sum(c.values[target] == query.values[target] for c, _ in ranked[:5])
+    print(f"\nRank 20 candidates by {target} against {query.path.name} ({value(query, target)}):")
+    for candidate, score in ranked[:5]:
+        mark = "match" if candidate.values[target] == query.values[target] else "     "
+        print(f"  {score:+.3f}  {candidate.path.name:24s} {value(candidate, target):>8s} {mark}")
+    print(f"  {hits}/5 of the top five share the query's {target}")
+    print("\nAttention maps and RoI boxes: " + ", ".join(str(p) for p in pictures))
+    print(f"done in {time.monotonic() - started:.0f} s; everything is under {settings.workdir}/")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except AsenError as error:
+        print(f"demo: error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,82 @@
+"""The demo's build steps, each the `asen` command a user would type, each skipped when done."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from asen.demo.settings import DemoSettings
+from asen.errors import AsenError
+
+
+def run_asen(*args: str) -> str:
+    """Run `asen ARGS` in a child process, showing the command and its progress; return stdout."""
+    print(f"\n$ asen {shlex.join(args)}", flush=True)
+    completed = subprocess.run(
+        [sys.executable, "-m", "asen", *args], stdout=subprocess.PIPE, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise AsenError(f"`asen {shlex.join(args)}` failed with exit code {completed.returncode}")
+    return completed.stdout
+
+
+def make_data(settings: DemoSettings) -> None:
+    if (settings.data / "attributes.json").is_file():
+        print(f"data set: {settings.data} (already there)")
+        return
+    run_asen(
+        "data", "synth", "--out", str(settings.data), "--seed", str(settings.seed),
+        "--train", str(settings.train_images), "--valid", str(settings.valid_images),
+        "--test", str(settings.test_images), "--image-size", str(settings.image_size),
+        "--overwrite",
+    )  # fmt: skip
+
+
+def train_model(settings: DemoSettings) -> None:
+    if settings.model.is_file():
+        print(f"model: {settings.model} (already trained)")
+        return
+    run_asen(
+        "train", "--data", str(settings.data), "--out", str(settings.run),
+        "--global-backbone", settings.global_backbone, "--local-backbone", settings.local_backbone,
+        "--global-size", str(settings.global_size), "--local-size", str(settings.local_size),
+        "--embed-size", str(settings.embed_size),
+        "--epochs-stage1", str(settings.epochs_stage1),
+        "--epochs-stage2", str(settings.epochs_stage2),
+        "--triplets-per-epoch", str(settings.triplets_per_epoch),
+        "--lr-stage1", str(settings.learning_rate), "--lr-stage2", str(settings.learning_rate),
+        "--lr-stage2-global", str(settings.learning_rate_slow),
+        "--seed", str(settings.seed), "--resume", "--json",
+    )  # fmt: skip
+
+
+def evaluate_model(settings: DemoSettings) -> dict:
+    report_path = settings.run / "test_report.json"
+    if report_path.is_file():
+        return json.loads(report_path.read_text())
+    output = run_asen(
+        "evaluate", "--checkpoint", str(settings.model), "--data", str(settings.data),
+        "--split", "test", "--json",
+    )  # fmt: skip
+    report_path.write_text(output)
+    return json.loads(output)
+
+
+def export_repository(settings: DemoSettings) -> None:
+    stamp = settings.repository / ".exported-from"
+    source = f"{settings.model.resolve()} {settings.model.stat().st_mtime_ns}"
+    if stamp.is_file() and stamp.read_text() == source:
+        print(f"Triton repository: {settings.repository} (already exported)")
+        return
+    run_asen(
+        "export", "--checkpoint", str(settings.model), "--target", "cpu",
+        "--out", str(settings.repository),
+    )  # fmt: skip
+    stamp.write_text(source)
+
+
+def built_paths(settings: DemoSettings) -> list[Path]:
+    return [settings.data, settings.model, settings.repository]
