@@ -32,6 +32,9 @@ def main() -> int:
     spec = load_dataset_spec(settings.data)
     images = test_images(settings.data)
 
+    def value(image, name: str) -> str:
+        return spec.value_name(spec.attribute_id(name), image.values[name])
+
     print("\n== 2/4 serving: tritonserver + gateway ==")
     log = settings.workdir / "serve.log"
     with ServedStack(settings.repository, log) as stack, AsenClient(stack.address) as client:
@@ -44,15 +47,12 @@ def main() -> int:
         pair_scores = client.compare(a.path.read_bytes(), b.path.read_bytes()).scores
         agreement = similarity_by_agreement(client, images[:16], attributes)
         query, ranked = rank_demo(client, images, attributes[0], count=20, seed=settings.seed)
-        pictures = save_attention_pictures(client, [a, b], attributes, settings.pictures)
+        pictures = save_attention_pictures(client, [a, b], attributes, value, settings.pictures)
 
     print("\n== 4/4 summary ==")
     print(f"test MAP (in-process `asen evaluate`): {100 * report['overall_map']:.1f}%")
     for name, row in report["per_attribute"].items():
         print(f"  {name:16s} MAP {100 * row['map']:5.1f}%  ({row['queries']} queries)")
-
-    def value(image, name: str) -> str:
-        return spec.value_name(spec.attribute_id(name), image.values[name])
 
     print(f"\nCompare {a.path.name} vs {b.path.name} (Compare, one call, all attributes):")
     print(f"  {'attribute':16s} {'A':>8s} {'B':>8s}  fused  global  local")

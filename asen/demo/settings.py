@@ -19,9 +19,9 @@ class DemoSettings:
     global_size: int = 112
     local_size: int = 80
     embed_size: int = 128
-    epochs_stage1: int = 2
+    epochs_stage1: int = 4
     epochs_stage2: int = 1
-    triplets_per_epoch: int = 2400
+    triplets_per_epoch: int = 4800
     learning_rate: float = 1e-3  # small backbones from scratch learn faster than the paper's 1e-4
     learning_rate_slow: float = 1e-4
 

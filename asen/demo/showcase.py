@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,7 +82,11 @@ def rank_demo(
 
 
 def save_attention_pictures(
-    client: AsenClient, images: list[LabelledImage], attributes: list[str], folder: Path
+    client: AsenClient,
+    images: list[LabelledImage],
+    attributes: list[str],
+    value_name: Callable[[LabelledImage, str], str],
+    folder: Path,
 ) -> list[Path]:
     saved = []
     for number, image in enumerate(images, start=1):
@@ -92,7 +97,7 @@ def save_attention_pictures(
                 Image.open(image.path).convert("RGB"),
                 [e.attention for e in embeddings],
                 [e.roi for e in embeddings],
-                [f"{name} = {image.values[name]}" for name in attributes],
+                [f"{name}: {value_name(image, name)}" for name in attributes],
                 folder / f"attention_{number}.png",
                 columns=3,
             )
