@@ -3,7 +3,7 @@ certificates, a small exported model, images, metrics.
 
 There is deliberately no conftest.py in tests/gateway: it has no __init__.py (as a package it
 would be named `gateway` and shadow the project's package), and a second top-level `conftest`
-module would collide with the one of tests/triton. Test modules bind the fixtures they use
+module would collide with the one of tests/triton_server. Test modules bind the fixtures they use
 (`redis_server = gw_support.redis_server`) and carry a `test_gw_` prefix.
 """
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,19 +12,6 @@ from asen.training.optim import OptimSettings
 from asen.training.settings import TrainSettings
 
 IMAGE_SIZE = 64
-
-
-def _hide_tests_triton_folder() -> None:
-    """tests/triton has no __init__.py, so with tests/ on sys.path it imports as a namespace
-    package named `triton`; torch then believes the Triton compiler is installed and the first
-    optimiser step fails (`module 'triton' has no attribute 'language'`). No real `triton` is
-    installed with the CPU torch, so mark the name as absent for this session."""
-    spec = importlib.util.find_spec("triton") if "triton" not in sys.modules else None
-    if spec is not None and spec.origin is None:  # a namespace package: a bare folder
-        sys.modules["triton"] = None  # type: ignore[assignment]
-
-
-_hide_tests_triton_folder()
 
 
 @pytest.fixture(scope="session")
