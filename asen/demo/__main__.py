@@ -46,7 +46,8 @@ def main() -> int:
         a, b = contrasting_pair(images[:60], attributes)
         pair_scores = client.compare(a.path.read_bytes(), b.path.read_bytes()).scores
         agreement = similarity_by_agreement(client, images[:16], attributes)
-        query, ranked = rank_demo(client, images, attributes[0], count=20, seed=settings.seed)
+        target = max(attributes, key=lambda name: report["per_attribute"][name]["map"])
+        query, ranked = rank_demo(client, images, target, count=20, seed=settings.seed)
         pictures = save_attention_pictures(client, [a, b], attributes, value, settings.pictures)
 
     print("\n== 4/4 summary ==")
@@ -65,9 +66,11 @@ def main() -> int:
     print("\nMean similarity of 16 test images' pairs, same value vs different value:")
     for name, (same, different) in agreement.items():
         print(f"  {name:16s} same {same:+.2f}   different {different:+.2f}")
-    target = attributes[0]
     hits = sum(c.values[target] == query.values[target] for c, _ in ranked[:5])
-    print(f"\nRank 20 candidates by {target} against {query.path.name} ({value(query, target)}):")
+    print(
+        f"\nRank 20 candidates by {target} (the best-learnt attribute) against "
+        f"{query.path.name} ({value(query, target)}):"
+    )
     for candidate, score in ranked[:5]:
         mark = "match" if candidate.values[target] == query.values[target] else "     "
         print(f"  {score:+.3f}  {candidate.path.name:24s} {value(candidate, target):>8s} {mark}")
