@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,6 +46,18 @@ def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Ima
         raise ImageError(f"image rejected as a decompression bomb: {error}") from error
     except (OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"cannot decode image: {error}") from error
+
+
+def load_image_file(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """An image file read with the serving decoder and limits; any failure names the file."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise ImageError(f"{path}: cannot read: {error.strerror or error}") from error
+    try:
+        return decode_image(data, max_pixels)
+    except ImageError as error:
+        raise ImageError(f"{path}: {error}") from error
 
 
 def resize_shorter_side(image: Image.Image, size: int) -> Image.Image:

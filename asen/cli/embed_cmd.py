@@ -11,9 +11,9 @@ import numpy as np
 
 from asen.checkpoint import LoadedCheckpoint, load_checkpoint
 from asen.cli.evaluate_cmd import check_device
-from asen.errors import AsenError, ImageError
+from asen.errors import AsenError
 from asen.inference import Embedder, Embeddings
-from asen.preprocess import decode_image
+from asen.preprocess import load_image_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = check_device(args.device)
-    image = read_image(args.image)
+    image = load_image_file(args.image)
     checkpoint = load_checkpoint(args.checkpoint, device)
     ids = [checkpoint.attribute_index(name) for name in args.attribute]
     embeddings = Embedder(checkpoint, device).embed_image(image, ids)
@@ -65,18 +65,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_describe(checkpoint, image.size, results, args.heatmap))
     return 0
-
-
-def read_image(path: Path):
-    """Decode an image file with the serving decoder; a clear error for a bad file."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        raise AsenError(f"cannot read image {path}: {error.strerror or error}") from error
-    try:
-        return decode_image(data)
-    except ImageError as error:
-        raise ImageError(f"{path}: {error}") from error
 
 
 def result_object(

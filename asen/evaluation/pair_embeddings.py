@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from asen.evaluation.image_files import load_image_file
+from asen.preprocess import load_image_file
 
 EmbedFn = Callable[[list[Image.Image], list[int]], np.ndarray]
 """(images, attribute ids) -> embeddings [len(images), D]; row i for (images[i], attributes[i])."""

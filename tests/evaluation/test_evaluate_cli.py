@@ -9,10 +9,10 @@ import torch
 
 from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
 from asen.cli.main import main
-from asen.evaluation.image_files import load_image_file
 from asen.inference import Embedder
 from asen.model.config import ModelConfig
 from asen.model.network import ASEN
+from asen.preprocess import load_image_file
 from tests.evaluation.official_scorer import official_map
 from tests.evaluation.toy_dataset import ATTRIBUTES, write_toy_dataset
 
