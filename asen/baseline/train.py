@@ -17,7 +17,7 @@ from asen.baseline.model import BaselineConfig, TripletNet
 from asen.baseline.step import BaselineTriplets
 from asen.evaluation import EvaluationReport
 from asen.model.resnet import load_imagenet_weights
-from asen.training.distributed import DistContext, context_from_env, shutdown
+from asen.training.distributed import DistContext, run_in_context
 from asen.training.optim import single_group_optimizer, step_scheduler
 from asen.training.precision import Precision
 from asen.training.run_setup import (
@@ -36,13 +36,7 @@ NAME = "baseline"
 
 
 def train_baseline(settings: TrainSettings, context: DistContext | None = None) -> dict[str, Any]:
-    owns_context = context is None
-    context = context or context_from_env(settings.device)
-    try:
-        return _train(settings, context)
-    finally:
-        if owns_context:
-            shutdown(context)
+    return run_in_context(settings.device, context, lambda ctx: _train(settings, ctx))
 
 
 def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:

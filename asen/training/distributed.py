@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+from asen.errors import AsenError
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,22 @@ def _single_device(device: str) -> torch.device:
 def shutdown(context: DistContext) -> None:
     if context.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+Result = TypeVar("Result")
+
+
+def run_in_context(
+    device: str, context: DistContext | None, body: Callable[[DistContext], Result]
+) -> Result:
+    """Run `body` in the given context, or in one made from torchrun's variables and torn down
+    afterwards (every training entry point needs the same ownership rule)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise AsenError("--device cuda: no CUDA device is available")
+    owns_context = context is None
+    context = context or context_from_env(device)
+    try:
+        return body(context)
+    finally:
+        if owns_context:
+            shutdown(context)

@@ -10,11 +10,9 @@ import shutil
 import time
 from typing import Any
 
-import torch
-
 from asen.errors import AsenError
 from asen.training.asen_stages import asen_plan, stage1_best, stage1_model, stage2_model
-from asen.training.distributed import DistContext, context_from_env, shutdown
+from asen.training.distributed import DistContext, run_in_context
 from asen.training.precision import Precision
 from asen.training.run_setup import (
     attribute_specs,
@@ -31,15 +29,7 @@ FINAL_MODEL = "model.pt"
 
 def train(settings: TrainSettings, context: DistContext | None = None) -> dict[str, Any]:
     """Run the selected stages; returns the JSON summary (rank 0 writes every file)."""
-    if settings.device == "cuda" and not torch.cuda.is_available():
-        raise AsenError("--device cuda: no CUDA device is available")
-    owns_context = context is None
-    context = context or context_from_env(settings.device)
-    try:
-        return _train(settings, context)
-    finally:
-        if owns_context:
-            shutdown(context)
+    return run_in_context(settings.device, context, lambda ctx: _train(settings, ctx))
 
 
 def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:
