@@ -28,8 +28,9 @@ DISTRIBUTION_OF = {
     "kubernetes": "kubernetes",
     "numpy": "numpy",
     "PIL": "pillow",
+    "pymilvus": "pymilvus",
 }
-FIRST_PARTY = {"asen", "gateway"}
+FIRST_PARTY = {"asen", "asen_contract", "gateway"}
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:
