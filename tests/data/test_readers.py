@@ -9,7 +9,8 @@ import pytest
 
 from asen.data import open_dataset, read_filenames, read_labeled_images, read_train_labels
 from asen.errors import DataFormatError
-from tests.data.conftest import TINY_SPEC
+
+from .roots import TINY_SPEC
 
 MakeRoot = Callable[..., Path]
 

@@ -17,7 +17,8 @@ from asen.data.synth import (
     generate_synthetic_dataset,
 )
 from asen.errors import DataFormatError
-from tests.data.conftest import SMALL_SYNTH
+
+from .roots import SMALL_SYNTH
 
 ATTRIBUTES = list(ATTRIBUTE_VALUES)
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from asen.evaluation import average_precisions, mean_average_precision
-from tests.evaluation.official_scorer import official_ap, official_map
+
+from .official_scorer import official_ap, official_map
 
 
 def _case(rng, num_queries, num_candidates, dim, num_values, integer_features):

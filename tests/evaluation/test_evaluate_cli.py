@@ -5,32 +5,22 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
-from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
+from asen.checkpoint import AttributeSpec, load_checkpoint
 from asen.cli.main import main
 from asen.inference import Embedder
-from asen.model.config import ModelConfig
-from asen.model.network import ASEN
 from asen.preprocess import load_image_file
-from tests.evaluation.official_scorer import official_map
-from tests.evaluation.toy_dataset import ATTRIBUTES, write_toy_dataset
+
+from ..factories import tiny_checkpoint, tiny_config
+from .official_scorer import official_map
+from .toy_dataset import ATTRIBUTES, write_toy_dataset
 
 
 @pytest.fixture()
 def tiny_model(tmp_path):
-    torch.manual_seed(0)
-    config = ModelConfig(
-        num_attributes=len(ATTRIBUTES),
-        global_backbone="tiny",
-        local_backbone="tiny",
-        global_size=64,
-        local_size=32,
-    )
-    path = tmp_path / "model.pt"
     specs = [AttributeSpec(name, count) for name, count in ATTRIBUTES]
-    save_checkpoint(path, ASEN(config).eval(), specs, dataset="toy")
-    return path
+    config = tiny_config(len(ATTRIBUTES))
+    return tiny_checkpoint(tmp_path / "model.pt", config, specs, dataset="toy")
 
 
 def test_evaluate_json_matches_official_metric(tmp_path, tiny_model, capsys):

@@ -7,8 +7,9 @@ import pytest
 
 from asen.errors import AsenError
 from asen.evaluation import evaluate_embeddings
-from tests.evaluation.official_scorer import official_map
-from tests.evaluation.toy_dataset import ATTRIBUTES, write_toy_dataset
+
+from .official_scorer import official_map
+from .toy_dataset import ATTRIBUTES, write_toy_dataset
 
 
 def _feature(image_id, attribute):

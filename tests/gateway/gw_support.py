@@ -1,11 +1,5 @@
-"""Helpers and fixtures of the gateway tests: real redis-server and gateway processes, test
-certificates, a small exported model, images, metrics.
-
-There is deliberately no conftest.py in tests/gateway: it has no __init__.py (as a package it
-would be named `gateway` and shadow the project's package), and a second top-level `conftest`
-module would collide with the one of tests/triton_server. Test modules bind the fixtures they use
-(`redis_server = gw_support.redis_server`) and carry a `test_gw_` prefix.
-"""
+"""Helpers of the gateway tests: real redis-server and gateway processes, images, metrics
+(the fixtures built from them are in conftest.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +14,6 @@ import sys
 import time
 import urllib.request
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,78 +184,3 @@ class ExportedModel:
     checkpoint: Path
     repository: Path
     attributes: tuple[str, ...]
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A CA, a server certificate for localhost/127.0.0.1 and a client certificate, via openssl;
-    plus a second, untrusted CA with its own client certificate."""
-    directory = tmp_path_factory.mktemp("certs")
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-    for ca in ("ca", "rogue_ca"):
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key",
-            "-out", f"{ca}.pem", "-days", "2", "-subj", f"/CN=test {ca}")  # fmt: skip
-    (directory / "server.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    for name, ca, ext in (
-        ("server", "ca", ["-extfile", "server.ext"]),
-        ("client", "ca", []),
-        ("rogue_client", "rogue_ca", []),
-    ):
-        run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
-            "-out", f"{name}.csr", "-subj", f"/CN={name}")  # fmt: skip
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", *ext)  # fmt: skip
-    return {p.stem if p.suffix == ".pem" else p.name: p for p in directory.iterdir()}
-
-
-@pytest.fixture(scope="session")
-def exported_model(tmp_path_factory: pytest.TempPathFactory) -> ExportedModel:
-    """A small untrained ASEN++ (tiny backbones, both branches) exported for the cpu target.
-
-    Test modules import this fixture, so each module has its own copy of it; the export is
-    made once per session in a fixed folder and reused."""
-    import torch
-
-    from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
-    from asen.export.repository import export_repository
-    from asen.export.settings import ExportSettings
-    from asen.model.config import ModelConfig
-    from asen.model.factory import build_model
-
-    directory = tmp_path_factory.getbasetemp() / "gateway-model"
-    checkpoint = directory / "tiny.pt"
-    repository = directory / "repository"
-    names = ("collar_design", "sleeve_length", "lapel_design")
-    if (repository / "asen" / "config.pbtxt").is_file():  # exported by another test module
-        return ExportedModel(checkpoint, repository, names)
-    torch.manual_seed(0)
-    config = ModelConfig(
-        num_attributes=3,
-        global_backbone="tiny",
-        local_backbone="tiny",
-        attribute_embed_size=32,
-        embed_size=64,
-        global_common_size=32,
-        local_common_size=32,
-    )
-    attributes = [
-        AttributeSpec("collar_design", 3, ["round", "v_neck", "peter_pan"]),
-        AttributeSpec("sleeve_length", 2, None),
-        AttributeSpec("lapel_design", 4, None),
-    ]
-    save_checkpoint(checkpoint, build_model(config), attributes)
-    export_repository(
-        load_checkpoint(checkpoint), repository, ExportSettings(target="cpu", max_batch=8)
-    )
-    return ExportedModel(checkpoint, repository, names)

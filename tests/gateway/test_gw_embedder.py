@@ -11,7 +11,6 @@ import time
 import grpc
 import numpy as np
 import pytest
-from gw_support import image_bytes
 
 from gateway.cache.memory_cache import MemoryCache
 from gateway.embedder import Embedder
@@ -19,6 +18,8 @@ from gateway.errors import GatewayError, invalid
 from gateway.images import ImageInput
 from gateway.model_info import AttributeSpec, ModelInfo
 from gateway.triton_pool import InferOutput
+
+from .gw_support import image_bytes
 
 INFO = ModelInfo(
     model_version="v-test",

@@ -13,20 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import gw_support
 import numpy as np
 import pytest
 import redis
-from gw_support import GatewayProcess, RedisProcess, image_bytes, png_bomb, scrape, wait_for
 from PIL import Image
 
 from asen.client import AsenClient, ClientError, Sha256Ref
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
 
-# fixtures shared by the gateway tests, defined in gw_support (there is no conftest.py)
-exported_model = gw_support.exported_model
-redis_server = gw_support.redis_server
+from .gw_support import GatewayProcess, RedisProcess, image_bytes, png_bomb, scrape, wait_for
 
 MAX_CANDIDATES = 8
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -298,7 +294,7 @@ def test_short_deadline_is_deadline_exceeded_and_harmless(stack) -> None:
 def test_kubernetes_discovery_sends_traffic_to_pods_as_they_come_and_go(stack, tmp_path) -> None:
     """ASEN_DISCOVERY=kubernetes against the EndpointSlice stand-in of tests/discovery (no API
     server can run here); the "pod" is the real Triton of this module."""
-    from tests.discovery.apiserver_standin import StandInApiServer, make_slice
+    from ..discovery.apiserver_standin import StandInApiServer, make_slice
 
     api = StandInApiServer().start()
     kubeconfig = tmp_path / "kubeconfig"

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import gw_support
 import redis
 
 from gateway import metrics
 from gateway.cache.redis_cache import RedisCache
-
-# fixtures shared by the gateway tests, defined in gw_support (there is no conftest.py)
-redis_server = gw_support.redis_server
 
 
 def _errors() -> float:

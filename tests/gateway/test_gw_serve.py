@@ -9,11 +9,7 @@ import socket
 import subprocess
 import sys
 
-import gw_support
-from gw_support import free_port, image_bytes, wait_for
-
-# fixtures shared by the gateway tests, defined in gw_support (there is no conftest.py)
-exported_model = gw_support.exported_model
+from .gw_support import free_port, image_bytes, wait_for
 
 
 def _asen(*args: str) -> subprocess.CompletedProcess:

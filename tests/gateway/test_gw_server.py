@@ -8,10 +8,8 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
-import gw_support
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from gw_support import image_bytes
 
 from gateway.auth import hash_key
 from gateway.config import GatewayConfig
@@ -19,8 +17,7 @@ from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 from gateway.server import Gateway
 
-# fixtures shared by the gateway tests, defined in gw_support (there is no conftest.py)
-certs = gw_support.certs
+from .gw_support import image_bytes
 
 
 @contextlib.asynccontextmanager

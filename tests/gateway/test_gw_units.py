@@ -7,7 +7,6 @@ import json
 import grpc
 import numpy as np
 import pytest
-from gw_support import image_bytes, png_bomb
 
 from asen.errors import AsenError
 from gateway.auth import ApiKeyInterceptor, hash_key, load_keys
@@ -15,6 +14,8 @@ from gateway.errors import GatewayError
 from gateway.images import ImageInput, check_image
 from gateway.model_info import ModelInfo
 from gateway.similarity import score
+
+from .gw_support import image_bytes, png_bomb
 
 
 def _code(call) -> grpc.StatusCode:

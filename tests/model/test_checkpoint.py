@@ -7,20 +7,11 @@ import torch
 
 from asen.checkpoint import AttributeSpec, load_checkpoint, load_state_strict, save_checkpoint
 from asen.errors import CheckpointError
-from asen.model.config import ModelConfig
 from asen.model.factory import build_model
 
-SMALL = ModelConfig(
-    num_attributes=2,
-    global_backbone="tiny",
-    local_backbone="tiny",
-    embed_size=16,
-    attribute_embed_size=8,
-    global_common_size=8,
-    local_common_size=8,
-    global_size=64,
-    local_size=32,
-)
+from ..factories import tiny_config
+
+SMALL = tiny_config(2, embed_size=16, attribute_embed_size=8, global_common_size=8)
 ATTRIBUTES = [AttributeSpec("collar", 3, ["a", "b", "c"]), AttributeSpec("hem", 2)]
 
 

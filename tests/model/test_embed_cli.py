@@ -7,29 +7,20 @@ import pytest
 import torch
 from PIL import Image
 
-from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
+from asen.checkpoint import load_checkpoint
 from asen.cli.main import main
 from asen.inference import Embedder
-from asen.model.config import ModelConfig
-from asen.model.network import ASEN
 from asen.visualize import attention_in_source, save_attention_figure, save_attention_grid
+
+from ..factories import attribute_specs, tiny_checkpoint, tiny_config
 
 ATTRIBUTES = ["collar_design", "sleeve_length", "skirt_length"]
 
 
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
-    torch.manual_seed(1)
-    config = ModelConfig(
-        num_attributes=3,
-        global_backbone="tiny",
-        local_backbone="tiny",
-        global_size=64,
-        local_size=32,
-    )
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    save_checkpoint(path, ASEN(config).eval(), [AttributeSpec(n, 4) for n in ATTRIBUTES])
-    return path
+    return tiny_checkpoint(path, tiny_config(3), attribute_specs(ATTRIBUTES, 4), seed=1)
 
 
 @pytest.fixture(scope="module")

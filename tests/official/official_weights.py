@@ -140,7 +140,7 @@ def sharpen_attention(state: dict[str, torch.Tensor], level: str, inputs: torch.
     query is biased positive so the channels add up coherently. Scores then span several units
     across positions.
     """
-    from tests.official.official_oracle import resnet_features
+    from .official_oracle import resnet_features
 
     prefix = f"choices.{level}.attnnet."
     features = resnet_features(inputs, state, f"choices.{level}.basenet.")
@@ -162,3 +162,17 @@ def sharpen_attention(state: dict[str, torch.Tensor], level: str, inputs: torch.
     state[prefix + "attr_transform1.bias"] = torch.full((common,), 2.0)
     table = state[prefix + "attr_transform1.weight"]
     state[prefix + "attr_transform1.weight"] = table / table.norm(dim=1, keepdim=True)
+
+
+SMALL = dict(attr_size=16, embed=32, global_common=32, local_common=16, reduction=4)
+SMALL_SIZES = dict(global_size=96, local_size=48)
+
+
+def small_official_state(num_attributes, images, local_backbone="tiny", seed=0):
+    """Small official-layout weights whose global attention has clear peaks on `images`."""
+    from .official_oracle import global_transform
+
+    state = official_state_dict(num_attributes, "tiny", local_backbone, seed=seed, **SMALL)
+    inputs = torch.stack([global_transform(img, SMALL_SIZES["global_size"]) for img in images])
+    sharpen_attention(state, "global", inputs)
+    return state

@@ -10,9 +10,8 @@ import torch
 from asen.cli.main import main
 from asen.errors import CheckpointError
 from asen.official import import_official
-from tests.official.official_weights import official_state_dict
 
-SMALL = dict(attr_size=16, embed=32, global_common=32, local_common=16, reduction=4)
+from .official_weights import SMALL, official_state_dict
 
 
 @pytest.fixture()

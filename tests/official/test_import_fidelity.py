@@ -9,9 +9,14 @@ import torch
 from asen.checkpoint import load_checkpoint
 from asen.cli.main import main
 from asen.inference import Embedder
-from tests.official.conftest import SMALL_SIZES, small_official_state
-from tests.official.official_oracle import global_transform, official_embed
-from tests.official.official_weights import official_state_dict, sharpen_attention
+
+from .official_oracle import global_transform, official_embed
+from .official_weights import (
+    SMALL_SIZES,
+    official_state_dict,
+    sharpen_attention,
+    small_official_state,
+)
 
 
 def _import(tmp_path, state, dataset, *options, wrap=True):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch.multiprocessing as mp
 
-from tests.training.conftest import tiny_settings
+from ..factories import tiny_settings
 
 
 def _free_port() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from asen.model.config import ModelConfig
 from asen.model.network import ASEN
 from asen.training.optim import (
     STAGE1,
@@ -14,13 +13,15 @@ from asen.training.optim import (
     step_scheduler,
 )
 
+from ..factories import tiny_config
+
 
 def _ids(parameters) -> set[int]:
     return {id(p) for p in parameters}
 
 
 def test_stage2_groups_and_learning_rates() -> None:
-    model = ASEN(ModelConfig(num_attributes=3, global_backbone="tiny", local_backbone="tiny"))
+    model = ASEN(tiny_config(3))
     optimizer = stage2_optimizer(model, STAGE2)
     local_base, local_attn, global_group = optimizer.param_groups
     assert local_base["lr"] == local_attn["lr"] == 1e-4
@@ -35,7 +36,7 @@ def test_stage2_groups_and_learning_rates() -> None:
 
 
 def test_schedules_follow_the_official_steps() -> None:
-    model = ASEN(ModelConfig(num_attributes=2, global_backbone="tiny", local_backbone=None))
+    model = ASEN(tiny_config(2, local=False))
     optimizer = single_group_optimizer(model, STAGE1)
     scheduler = step_scheduler(optimizer, STAGE1)
     rates = []

@@ -6,12 +6,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from asen.model.config import ModelConfig
 from asen.model.network import ASEN
 from asen.training.local_crops import LocalCropper
 from asen.training.losses import LossWeights
 from asen.training.optim import OptimSettings, single_group_optimizer, stage2_optimizer
 from asen.training.steps import GlobalLocalTriplets, GlobalTriplets
+
+from ..factories import tiny_config
 
 FAST = OptimSettings(lr=1e-3, slow_lr=1e-3, step_size=1, gamma=1.0)
 
@@ -39,15 +40,8 @@ def _losses(step_module, optimizer, steps: int = 15) -> list[float]:
     return losses
 
 
-def _config(local: str | None) -> ModelConfig:
-    return ModelConfig(
-        num_attributes=3,
-        global_backbone="tiny",
-        local_backbone=local,
-        embed_size=16,
-        global_size=64,
-        local_size=32,
-    )
+def _config(local: str | None):
+    return tiny_config(3, local=local is not None, embed_size=16)
 
 
 def test_stage1_loss_decreases_on_a_fixed_batch() -> None:

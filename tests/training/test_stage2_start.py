@@ -11,7 +11,8 @@ from asen.checkpoint import AttributeSpec, save_checkpoint
 from asen.errors import CheckpointError
 from asen.model.network import ASEN
 from asen.training.asen_stages import model_config, stage2_model
-from tests.training.conftest import tiny_settings
+
+from ..factories import tiny_settings
 
 SPECS = [AttributeSpec("a", 3), AttributeSpec("b", 4)]
 

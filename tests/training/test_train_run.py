@@ -13,7 +13,8 @@ from asen.cli.main import main
 from asen.training.pipeline import train
 from asen.training.precision import Precision
 from asen.training.state import load_training_state
-from tests.training.conftest import tiny_settings
+
+from ..factories import tiny_settings
 
 
 def test_two_stages_write_checkpoints_and_the_final_model(tiny_data: Path, tmp_path: Path):

@@ -6,15 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from triton_support import make_checkpoint, small_config
 
-from asen.checkpoint import load_checkpoint
-from asen.export.repository import export_repository
-from asen.export.settings import ExportSettings
 from asen.triton.launcher import TritonServer
-from asen.triton.ports import free_ports
 
-SMALL_PIXEL_LIMIT = 400_000  # 640x480 passes, 1000x500 is refused
+from .triton_support import (
+    SMALL_PIXEL_LIMIT,
+    export,
+    make_checkpoint,
+    running_server,
+    small_config,
+)
 
 
 @pytest.fixture(scope="session")
@@ -26,21 +27,6 @@ def small_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def global_only_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("ckpt") / "global_only.pt"
     return make_checkpoint(path, small_config(has_local=False))
-
-
-def export(checkpoint: Path, out: Path, **settings) -> Path:
-    export_repository(load_checkpoint(checkpoint), out, ExportSettings(**settings))
-    return out
-
-
-def running_server(repository: Path, log_dir: Path) -> Iterator[TritonServer]:
-    http, grpc, metrics = free_ports(3)
-    server = TritonServer(repository, http, grpc, metrics, log_path=log_dir / "tritonserver.log")
-    server.start(timeout=240)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

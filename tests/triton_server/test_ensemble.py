@@ -8,12 +8,20 @@ import time
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
-from conftest import SMALL_PIXEL_LIMIT
-from triton_support import IMAGE_SIZES, cosine, encode, ensemble_inputs, garment_image, infer
 
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
 from asen.preprocess import decode_image
+
+from .triton_support import (
+    IMAGE_SIZES,
+    SMALL_PIXEL_LIMIT,
+    cosine,
+    encode,
+    ensemble_inputs,
+    garment_image,
+    infer,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from conftest import export
 
 from asen.checkpoint import load_checkpoint
 from asen.cli.main import main
@@ -14,6 +13,8 @@ from asen.errors import AsenError
 from asen.export import onnx_graphs
 from asen.export.repository import export_repository
 from asen.export.settings import ExportSettings, model_version
+
+from .triton_support import export
 
 
 def test_export_leaves_the_model_untouched(small_checkpoint, tmp_path):

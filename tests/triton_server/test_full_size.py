@@ -5,13 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
-from conftest import export, running_server
-from triton_support import cosine, encode, garment_image, infer, make_checkpoint
 
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
 from asen.model.config import ModelConfig
 from asen.preprocess import decode_image
+
+from .triton_support import (
+    cosine,
+    encode,
+    export,
+    garment_image,
+    infer,
+    make_checkpoint,
+    running_server,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
-from conftest import export, running_server
-from triton_support import cosine, encode, garment_image, infer
 
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
+
+from .triton_support import cosine, encode, export, garment_image, infer, running_server
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import onnx
 import pytest
-from conftest import export
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from asen.export.configs import onnx_tensor_blocks
+
+from .triton_support import export
 
 Config = model_config_pb2.ModelConfig
 Group = model_config_pb2.ModelInstanceGroup

@@ -8,12 +8,13 @@ from pathlib import Path
 import onnx
 import pytest
 import torch
-from conftest import export
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from asen.checkpoint import load_checkpoint
 from asen.export.sources import models_repo_dir
+
+from .triton_support import export
 
 _ONNX_TYPES = {"TYPE_FP32": onnx.TensorProto.FLOAT, "TYPE_INT32": onnx.TensorProto.INT32}
 _HEADER = re.compile(r"^### `(\w+)`(.*)$")

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 import tritonclient.grpc as grpcclient
 from PIL import Image, ImageDraw
 
-from asen.checkpoint import AttributeSpec, save_checkpoint
+from asen.checkpoint import load_checkpoint
+from asen.export.repository import export_repository
+from asen.export.settings import ExportSettings
 from asen.model.config import ModelConfig
-from asen.model.factory import build_model
+from asen.triton.launcher import TritonServer
+from asen.triton.ports import free_ports
+
+from ..factories import tiny_checkpoint, tiny_config
+
+SMALL_PIXEL_LIMIT = 400_000  # 640x480 passes, 1000x500 is refused
 
 # Sizes and aspect ratios the equivalence tests cover (width, height).
 IMAGE_SIZES = [(96, 96), (200, 120), (120, 260), (640, 480), (33, 50), (1000, 333)]
@@ -20,34 +27,29 @@ IMAGE_SIZES = [(96, 96), (200, 120), (120, 260), (640, 480), (33, 50), (1000, 33
 
 def small_config(has_local: bool = True, **overrides) -> ModelConfig:
     """Tiny backbones, global/local sizes other than 224/112, a threshold that gives real boxes."""
-    values = dict(
-        num_attributes=4,
-        global_backbone="tiny",
-        local_backbone="tiny" if has_local else None,
-        embed_size=32,
-        attribute_embed_size=16,
-        global_common_size=16,
-        local_common_size=8,
-        global_size=96,
-        local_size=48,
-        threshold=0.5,
-    )
+    values: dict = dict(global_size=96, local_size=48, threshold=0.5)
     values.update(overrides)
-    return ModelConfig(**values)
+    return tiny_config(4, local=has_local, **values)
 
 
 def make_checkpoint(path: Path, config: ModelConfig, seed: int = 0) -> Path:
     """A random-init model whose attention is sharpened so RoI boxes differ by attribute."""
-    torch.manual_seed(seed)
-    model = build_model(config).eval()
-    with torch.no_grad():
-        head = model.choices["global"]["attnnet"]
-        head.conv.weight.mul_(30)
-        head.attr_transform1.weight.mul_(30)
-    names = [f"attribute_{i}" for i in range(config.num_attributes)]
-    specs = [AttributeSpec(name, 3, ["a", "b", "c"]) for name in names]
-    save_checkpoint(path, model, specs)
-    return path
+    return tiny_checkpoint(path, config, seed=seed, sharp_attention=True)
+
+
+def export(checkpoint: Path, out: Path, **settings) -> Path:
+    export_repository(load_checkpoint(checkpoint), out, ExportSettings(**settings))
+    return out
+
+
+def running_server(repository: Path, log_dir: Path) -> Iterator[TritonServer]:
+    http, grpc, metrics = free_ports(3)
+    server = TritonServer(repository, http, grpc, metrics, log_path=log_dir / "tritonserver.log")
+    server.start(timeout=240)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def garment_image(width: int, height: int, seed: int = 0) -> Image.Image:
