@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from asen.errors import CheckpointError
 from asen.model.config import ModelConfig
 from asen.model.network import ASEN
+from asen_contract.errors import CheckpointError
 
 FORMAT = "asen-serving-checkpoint"
 FORMAT_VERSION = 1

@@ -12,8 +12,8 @@ from PIL import Image
 
 from asen.checkpoint import LoadedCheckpoint
 from asen.model.fusion import fuse
-from asen.preprocess import global_tensor
-from asen.roi import SquareBox, attention_boxes, box_in_source, local_tensor
+from asen_contract.preprocess import global_input
+from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
 
 
 @dataclass
@@ -37,14 +37,15 @@ class Embedder:
     @torch.no_grad()
     def embed_pairs(self, images: list[Image.Image], attributes: list[int]) -> Embeddings:
         """One attribute per image (evaluation, ranking)."""
-        batch = torch.stack([global_tensor(img, self.config.global_size) for img in images])
+        size = self.config.global_size
+        batch = torch.stack([torch.from_numpy(global_input(img, size)) for img in images])
         features = self.model.backbone(batch.to(self.device), "global")
         return self._finish(images, features, attributes)
 
     @torch.no_grad()
     def embed_image(self, image: Image.Image, attributes: list[int]) -> Embeddings:
         """Several attributes of one image: the global backbone runs once."""
-        batch = global_tensor(image, self.config.global_size).unsqueeze(0).to(self.device)
+        batch = torch.from_numpy(global_input(image, self.config.global_size))[None].to(self.device)
         features = self.model.backbone(batch, "global")
         features = features.expand(len(attributes), -1, -1, -1)
         return self._finish([image] * len(attributes), features, attributes)
@@ -63,8 +64,9 @@ class Embedder:
         local_embedding = None
         if config.has_local:
             pairs = zip(images, rois, strict=True)
-            crops = torch.stack([local_tensor(img, roi, config.local_size) for img, roi in pairs])
-            local_embedding, _ = self.model(crops.to(self.device), attribute_ids, "local")
+            crops = np.stack([local_input(img, roi, config.local_size) for img, roi in pairs])
+            crops = torch.from_numpy(crops).to(self.device)
+            local_embedding, _ = self.model(crops, attribute_ids, "local")
         fused = fuse(global_embedding, local_embedding, config.beta)
         return Embeddings(
             fused=fused.cpu().numpy(),

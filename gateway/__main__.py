@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 from gateway.config import GatewayConfig
 from gateway.logging_setup import configure_logging
 from gateway.server import Gateway

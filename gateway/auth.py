@@ -17,7 +17,7 @@ from pathlib import Path
 
 import grpc
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 from gateway import metrics
 
 log = logging.getLogger(__name__)

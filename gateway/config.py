@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
+from asen_contract.tensors import ENSEMBLE
 
 
 def _opt(env: str, help: str, *, secret: bool = False, choices: tuple[str, ...] = ()) -> dict:
@@ -48,7 +49,7 @@ class GatewayConfig:
         default=8001, metadata=_opt("ASEN_TRITON_GRPC_PORT", "Triton gRPC port (kubernetes)")
     )
     triton_model: str = field(
-        default="asen", metadata=_opt("ASEN_TRITON_MODEL", "name of the Triton ensemble")
+        default=ENSEMBLE, metadata=_opt("ASEN_TRITON_MODEL", "name of the Triton ensemble")
     )
     redis_url: str = field(
         default="",

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import grpc
 import numpy as np
 
+from asen_contract.model_info import AttributeSpec, ModelInfo
 from gateway import metrics
 from gateway.cache.backend import CacheBackend
 from gateway.cache.entry import CachedEmbedding, cache_key
 from gateway.cache.single_flight import SingleFlight
 from gateway.errors import GatewayError, not_found
 from gateway.images import ImageInput, check_image
-from gateway.model_info import AttributeSpec, ModelInfo
 from gateway.triton_pool import TritonPool
 
 _ROW_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED)

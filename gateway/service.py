@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 import grpc
 import numpy as np
 
+from asen_contract.model_info import AttributeSpec, ModelInfo
 from gateway.call_guard import CallGuard
 from gateway.embedder import AttributeResult, Embedder
 from gateway.errors import GatewayError, exhausted, invalid, unavailable
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 from gateway.images import ImageInput
-from gateway.model_info import AttributeSpec, ModelInfo
 from gateway.similarity import score
 from gateway.triton_pool import TritonPool
 

@@ -25,9 +25,10 @@ import tritonclient.grpc.aio as triton_aio
 from tritonclient.grpc import InferInput, InferRequestedOutput
 from tritonclient.utils import InferenceServerException
 
+from asen_contract import tensors
+from asen_contract.model_info import ModelInfo
 from gateway import metrics
 from gateway.errors import GatewayError, unavailable
-from gateway.model_info import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class _Endpoint:
 class TritonPool:
     def __init__(
         self,
-        model_name: str = "asen",
+        model_name: str = tensors.ENSEMBLE,
         probe_interval: float = 1.0,
         probe_timeout: float = 2.0,
         on_readiness: Callable[[bool], None] | None = None,
@@ -216,9 +217,9 @@ class TritonPool:
     ) -> InferOutput:
         """Run B rows (same K attributes each) on a ready endpoint serving `version`."""
         inputs = _inputs(images, attribute_ids)
-        outputs = [InferRequestedOutput("EMBEDDING"), InferRequestedOutput("ROI")]
+        outputs = [InferRequestedOutput(tensors.EMBEDDING), InferRequestedOutput(tensors.ROI)]
         if want_attention:
-            outputs.append(InferRequestedOutput("ATTENTION"))
+            outputs.append(InferRequestedOutput(tensors.ATTENTION))
         tried: set[str] = set()
         while True:
             endpoint = self._pick(version, tried)
@@ -245,10 +246,10 @@ class TritonPool:
                 metrics.TRITON_DURATION.labels(model=self.model_name).observe(
                     time.perf_counter() - started
                 )
-            attention = result.as_numpy("ATTENTION") if want_attention else None
+            attention = result.as_numpy(tensors.ATTENTION) if want_attention else None
             return InferOutput(
-                embeddings=result.as_numpy("EMBEDDING"),
-                rois=result.as_numpy("ROI"),
+                embeddings=result.as_numpy(tensors.EMBEDDING),
+                rois=result.as_numpy(tensors.ROI),
                 attention=attention,
                 model_version=version,
             )
@@ -260,9 +261,9 @@ def _inputs(images: list[bytes], attribute_ids: list[list[int]]) -> list[InferIn
     for row, data in enumerate(images):
         image_tensor[row, 0] = data
     attribute_tensor = np.asarray(attribute_ids, dtype=np.int32).reshape(batch, -1)
-    image_input = InferInput("IMAGE", [batch, 1], "BYTES")
+    image_input = InferInput(tensors.IMAGE, [batch, 1], "BYTES")
     image_input.set_data_from_numpy(image_tensor)
-    attribute_input = InferInput("ATTRIBUTE", list(attribute_tensor.shape), "INT32")
+    attribute_input = InferInput(tensors.ATTRIBUTE, list(attribute_tensor.shape), "INT32")
     attribute_input.set_data_from_numpy(attribute_tensor)
     return [image_input, attribute_input]
 

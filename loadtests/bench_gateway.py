@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from asen.triton.launcher import TritonServer  # noqa: E402
 from asen.triton.ports import free_port, free_ports  # noqa: E402
+from asen_contract.tensors import ATTRIBUTE, EMBEDDING, ENSEMBLE, IMAGE, ROI  # noqa: E402
 from gateway.generated.asen.v1 import similarity_pb2 as pb  # noqa: E402
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc  # noqa: E402
 
@@ -234,12 +235,12 @@ async def run(args: argparse.Namespace, services: Services) -> list[Figures]:
         await stub.Embed(request, timeout=60)
 
     async def embed_triton(data: bytes) -> None:
-        image = InferInput("IMAGE", [1, 1], "BYTES")
+        image = InferInput(IMAGE, [1, 1], "BYTES")
         image.set_data_from_numpy(np.array([[data]], dtype=object))
-        ids = InferInput("ATTRIBUTE", [1, 1], "INT32")
+        ids = InferInput(ATTRIBUTE, [1, 1], "INT32")
         ids.set_data_from_numpy(np.zeros((1, 1), dtype=np.int32))
-        outputs = [InferRequestedOutput("EMBEDDING"), InferRequestedOutput("ROI")]
-        await triton.infer("asen", [image, ids], outputs=outputs, client_timeout=60)
+        outputs = [InferRequestedOutput(EMBEDDING), InferRequestedOutput(ROI)]
+        await triton.infer(ENSEMBLE, [image, ids], outputs=outputs, client_timeout=60)
 
     async def compare(index: int) -> None:
         pair = index % args.cached_pairs

@@ -35,9 +35,10 @@ from asen.export.settings import ExportSettings
 from asen.inference import Embedder
 from asen.model.config import ModelConfig
 from asen.model.factory import build_model
-from asen.preprocess import decode_image
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
+from asen_contract.images import decode_image
+from asen_contract.tensors import ATTRIBUTE, ENSEMBLE, IMAGE
 
 ATTRIBUTES = 8
 BATCH = 16
@@ -117,9 +118,9 @@ def bench_eager(checkpoint: Path, images: list[bytes]) -> dict:
 
 
 def inputs(image: bytes, ids: list[int]) -> list:
-    tensor = grpcclient.InferInput("IMAGE", [1, 1], "BYTES")
+    tensor = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
     tensor.set_data_from_numpy(np.array([[image]], dtype=object))
-    attribute = grpcclient.InferInput("ATTRIBUTE", [1, len(ids)], "INT32")
+    attribute = grpcclient.InferInput(ATTRIBUTE, [1, len(ids)], "INT32")
     attribute.set_data_from_numpy(np.asarray([ids], dtype=np.int32))
     return [tensor, attribute]
 
@@ -135,7 +136,7 @@ def load(url: str, images: list[bytes], concurrency: int, seconds: float) -> dic
         index = worker
         while time.monotonic() < stop:
             start = time.perf_counter()
-            client.infer("asen", inputs(images[index % len(images)], [index % ATTRIBUTES]))
+            client.infer(ENSEMBLE, inputs(images[index % len(images)], [index % ATTRIBUTES]))
             with lock:
                 latencies.append(time.perf_counter() - start)
             index += concurrency
@@ -162,12 +163,12 @@ def bench_triton(repository: Path, images: list[bytes], seconds: float, levels) 
     with TritonServer(repository, http, grpc, metrics) as server:
         client = grpcclient.InferenceServerClient(server.grpc_url)
         for image in images[:4]:  # warm-up: every model instance sees traffic
-            client.infer("asen", inputs(image, [0]))
+            client.infer(ENSEMBLE, inputs(image, [0]))
         runs = [load(server.grpc_url, images, level, seconds) for level in levels]
         best = max(runs, key=lambda run: run["images_per_s"])
         costs = one_vs_all(
-            lambda: client.infer("asen", inputs(images[0], [0])),
-            lambda: client.infer("asen", inputs(images[0], list(range(ATTRIBUTES)))),
+            lambda: client.infer(ENSEMBLE, inputs(images[0], [0])),
+            lambda: client.infer(ENSEMBLE, inputs(images[0], list(range(ATTRIBUTES)))),
         )
     return {"saturated": best, "runs": runs, **costs}
 

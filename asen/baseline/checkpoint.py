@@ -8,7 +8,7 @@ import torch
 
 from asen.baseline.model import BaselineConfig, TripletNet
 from asen.checkpoint import load_state_strict
-from asen.errors import CheckpointError
+from asen_contract.errors import CheckpointError
 
 FORMAT = "asen-triplet-baseline"
 

@@ -11,7 +11,7 @@ from torch.nn import functional
 
 from asen.baseline.model import TripletNet
 from asen.evaluation import EmbedFn
-from asen.preprocess import global_tensor
+from asen_contract.preprocess import global_input
 
 
 def baseline_embed_fn(model: TripletNet, device: torch.device) -> EmbedFn:
@@ -20,7 +20,8 @@ def baseline_embed_fn(model: TripletNet, device: torch.device) -> EmbedFn:
     @torch.no_grad()
     def embed(images: Sequence[Image.Image], attribute_ids: list[int]) -> np.ndarray:
         size = model.config.image_size
-        batch = torch.stack([global_tensor(image, size) for image in images]).to(device)
+        batch = torch.from_numpy(np.stack([global_input(image, size) for image in images]))
+        batch = batch.to(device)
         return functional.normalize(model(batch), dim=1).cpu().numpy()
 
     return embed

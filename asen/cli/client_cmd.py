@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,9 +11,9 @@ import numpy as np
 
 from asen.checkpoint import LoadedCheckpoint, load_checkpoint
 from asen.cli.evaluate_cmd import check_device
-from asen.errors import AsenError
 from asen.inference import Embedder, Embeddings
-from asen.preprocess import load_image_file
+from asen_contract.errors import AsenError
+from asen_contract.images import read_image_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = check_device(args.device)
-    image = load_image_file(args.image)
+    image = read_image_file(args.image)
     checkpoint = load_checkpoint(args.checkpoint, device)
     ids = [checkpoint.attribute_index(name) for name in args.attribute]
     embeddings = Embedder(checkpoint, device).embed_image(image, ids)

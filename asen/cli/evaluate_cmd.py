@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 
 from asen.checkpoint import load_checkpoint
-from asen.errors import AsenError
 from asen.evaluation import evaluate_model
 from asen.evaluation.triplet_accuracy import DEFAULT_SEED, DEFAULT_TRIPLETS
+from asen_contract.errors import AsenError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from asen.checkpoint import load_checkpoint
 from asen.export.repository import export_repository
 from asen.export.settings import TARGETS, ExportSettings
-from asen.preprocess import DEFAULT_MAX_PIXELS
+from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"larger images are refused (default {DEFAULT_MAX_PIXELS})",
     )
     parser.add_argument(
+        "--max-aspect-ratio",
+        type=float,
+        default=DEFAULT_MAX_ASPECT_RATIO,
+        help="images longer than this many times their width (or wider than tall) are refused "
+        f"(default {DEFAULT_MAX_ASPECT_RATIO:g})",
+    )
+    parser.add_argument(
         "--queue-delay-us", type=int, default=2000, help="dynamic batching queue delay"
     )
     parser.add_argument(
@@ -45,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         target=args.target,
         max_batch=args.max_batch,
         max_image_pixels=args.max_image_pixels,
+        max_aspect_ratio=args.max_aspect_ratio,
         queue_delay_us=args.queue_delay_us,
         cpu_threads=args.cpu_threads,
     )

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 
 # Sub-command name -> module under asen.cli that defines `register(subparsers)`.
 COMMANDS: dict[str, str] = {

@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

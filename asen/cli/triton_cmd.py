@@ -8,8 +8,8 @@ import signal
 import threading
 from pathlib import Path
 
-from asen.errors import AsenError
 from asen.triton.launcher import TritonServer
+from asen_contract.errors import AsenError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -27,7 +27,7 @@ from asen.client.results import (
     Score,
     StreamError,
 )
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 

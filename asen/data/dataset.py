@@ -11,7 +11,7 @@ from asen.data.layout import DatasetLayout
 from asen.data.metadata import DatasetSpec
 from asen.data.spec_file import load_dataset_spec
 from asen.data.train_labels import TrainLabels, read_train_labels
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 
 class FashionDataset:

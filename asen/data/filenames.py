@@ -9,7 +9,7 @@ from pathlib import Path
 
 from asen.data.problems import ProblemList
 from asen.data.text_lines import read_lines
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 MISSING_SHOWN = 10
 

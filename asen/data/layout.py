@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 SPLITS = ("train", "valid", "test")
 EVAL_SPLITS = ("valid", "test")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 MAX_SHOWN = 20
 

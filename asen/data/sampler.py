@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from asen.data.train_labels import TrainLabels
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 
 class TripletBatch(NamedTuple):

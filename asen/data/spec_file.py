@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from asen.data.metadata import DatasetSpec, builtin_dataset_names, get_dataset_spec
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 SPEC_FILENAME = "attributes.json"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 
 def read_lines(path: Path) -> list[str]:

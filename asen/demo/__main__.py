@@ -18,7 +18,7 @@ from asen.demo.showcase import (
     test_images,
 )
 from asen.demo.stack import ServedStack
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from asen.demo.settings import DemoSettings
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 
 
 def run_asen(*args: str) -> str:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from asen.client import AsenClient
 from asen.client.client import ClientError
-from asen.errors import AsenError
 from asen.triton.ports import free_ports
+from asen_contract.errors import AsenError
 
 
 class ServedStack:

@@ -17,7 +17,6 @@ from asen.data.dataset import FashionDataset, open_dataset
 from asen.data.layout import EVAL_SPLITS
 from asen.data.metadata import DatasetSpec
 from asen.data.spec_file import SPEC_FILENAME, read_spec_file
-from asen.errors import AsenError
 from asen.evaluation.attribute_map import attribute_maps, weighted_map
 from asen.evaluation.pair_embeddings import EmbedFn, embed_unique_pairs
 from asen.evaluation.report import EvaluationReport
@@ -28,6 +27,7 @@ from asen.evaluation.triplet_accuracy import (
     triplet_accuracy,
 )
 from asen.inference import Embedder
+from asen_contract.errors import AsenError
 
 
 def evaluate_embeddings(

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from asen.preprocess import load_image_file
+from asen_contract.images import read_image_file
 
 EmbedFn = Callable[[list[Image.Image], list[int]], np.ndarray]
 """(images, attribute ids) -> embeddings [len(images), D]; row i for (images[i], attributes[i])."""
@@ -50,7 +50,7 @@ def embed_unique_pairs(
     ):
 
         def load(batch: np.ndarray):
-            return pool.map(load_image_file, [image_paths[i] for i in batch[:, 0]])
+            return pool.map(read_image_file, [image_paths[i] for i in batch[:, 0]])
 
         pending = load(batches[0]) if batches else None
         offset = 0

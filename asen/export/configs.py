@@ -1,153 +1,154 @@
-"""Render every `config.pbtxt` from the templates in `models_repo/templates`.
+"""Every `config.pbtxt` of the repository, built as Triton `ModelConfig` messages.
 
-Branch tensors are read from the exported ONNX graphs, so a config cannot disagree with its
-graph. Every rendered config is parsed with Triton's model-config protobuf before it is written.
+Tensors come from the contract's signatures (the ONNX graphs are checked against the same
+signatures when exported), the served model's description from `ModelInfo`, and the rest
+(backend, instances, batching, accelerators) from the export settings. Messages are written
+with protobuf's text format, so a config is valid by construction.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
 from pathlib import Path
-from string import Template
 
-import onnx
-from google.protobuf import text_encoding, text_format
-from tritonclient.grpc import model_config_pb2
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2 as mc
 
-from asen.checkpoint import LoadedCheckpoint
-from asen.errors import AsenError
 from asen.export.settings import ExportSettings
-from asen.export.sources import template
+from asen_contract import tensors as t
+from asen_contract.model_info import ModelInfo
+from asen_contract.tensors import Signature, TensorSpec
 
-_ONNX_TYPES = {
-    onnx.TensorProto.FLOAT: "TYPE_FP32",
-    onnx.TensorProto.FLOAT16: "TYPE_FP16",
-    onnx.TensorProto.INT32: "TYPE_INT32",
-    onnx.TensorProto.INT64: "TYPE_INT64",
+Config = mc.ModelConfig
+_TENSORRT_FP16 = {
+    "precision_mode": "FP16",
+    "max_workspace_size_bytes": str(2 << 30),
+    "trt_engine_cache_enable": "true",
+    "trt_engine_cache_path": "/tmp/asen-trt-cache",
 }
 
 
-def quoted(text: str) -> str:
-    """A protobuf text-format string literal."""
-    return '"' + text_encoding.CEscape(text, as_utf8=True) + '"'
-
-
-def render(template_name: str, **values: object) -> str:
-    text = Template(template(template_name)).substitute({k: str(v) for k, v in values.items()})
-    parse(text, template_name)
-    return text
-
-
-def parse(text: str, source: str) -> model_config_pb2.ModelConfig:
-    try:
-        return text_format.Parse(text, model_config_pb2.ModelConfig())
-    except text_format.ParseError as error:
-        raise AsenError(
-            f"rendered config {source} is not a valid Triton config: {error}"
-        ) from error
-
-
-def onnx_tensor_blocks(path: Path) -> tuple[str, str]:
-    """(input block, output block) for a config, from the graph's signature minus the batch axis."""
-    graph = onnx.load(str(path), load_external_data=False).graph
-    initializers = {init.name for init in graph.initializer}
-
-    def block(values) -> str:
-        lines = []
-        for value in values:
-            tensor = value.type.tensor_type
-            dims = [d.dim_value if d.HasField("dim_value") else -1 for d in tensor.shape.dim][1:]
-            lines.append(
-                f'  {{ name: "{value.name}" data_type: {_ONNX_TYPES[tensor.elem_type]} '
-                f"dims: [ {', '.join(str(d) for d in dims)} ] }}"
-            )
-        return ",\n".join(lines)
-
-    inputs = [value for value in graph.input if value.name not in initializers]
-    return block(inputs), block(graph.output)
-
-
-def branch_config(name: str, graph: Path, settings: ExportSettings, threads: int) -> str:
-    inputs, outputs = onnx_tensor_blocks(graph)
-    return render(
-        f"branch_{settings.target}",
-        name=name,
-        max_batch=settings.max_batch,
-        inputs=inputs,
-        outputs=outputs,
-        instances=1,
-        queue_delay_us=settings.queue_delay_us,
-        intra_op_threads=threads,
-        allow_spinning=0,
+def branch_config(
+    name: str, signature: Signature, settings: ExportSettings, threads: int
+) -> Config:
+    """An exported ONNX graph: onnxruntime in the Python backend (cpu), native + TensorRT (gpu)."""
+    config = _base(name, signature, settings.max_batch, settings.queue_delay_us)
+    if settings.target == "gpu":
+        config.platform, config.backend = "onnxruntime_onnx", "onnxruntime"
+        config.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_GPU)
+        config.optimization.graph.level = 1
+        accelerators = config.optimization.execution_accelerators
+        accelerators.gpu_execution_accelerator.add(name="tensorrt", parameters=_TENSORRT_FP16)
+        return config
+    config.backend = "python"
+    config.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
+    _set_parameters(
+        config,
+        {
+            "intra_op_threads": str(threads),
+            "inter_op_threads": "1",
+            "graph_optimization": "all",
+            "allow_spinning": "0",
+        },
     )
+    return config
 
 
-def preprocess_config(checkpoint: LoadedCheckpoint, settings: ExportSettings) -> str:
-    return render(
-        "preprocess",
-        max_batch=settings.max_batch,
-        global_size=checkpoint.config.global_size,
-        num_attributes=checkpoint.config.num_attributes,
-        max_image_pixels=settings.max_image_pixels,
-        instances=2,
-        queue_delay_us=0,
-    )
+def preprocess_config(signature: Signature, info: ModelInfo, settings: ExportSettings) -> Config:
+    """Decoding is CPU work in both targets."""
+    config = _base(t.PREPROCESS, signature, settings.max_batch, queue_delay_us=0)
+    config.backend = "python"
+    config.instance_group.add(count=2, kind=mc.ModelInstanceGroup.KIND_CPU)
+    _set_parameters(config, info.to_triton_parameters())
+    return config
 
 
-def roi_crop_config(
-    checkpoint: LoadedCheckpoint, settings: ExportSettings, attention_hw: tuple[int, int]
-) -> str:
-    config = checkpoint.config
-    local_output = ""
-    if config.has_local:
-        size = config.local_size
-        local_output = (
-            f',\n  {{ name: "LOCAL_IMAGE" data_type: TYPE_FP32 dims: [ -1, 3, {size}, {size} ] }}'
-        )
+def roi_crop_config(signature: Signature, info: ModelInfo, settings: ExportSettings) -> Config:
+    """On the gpu target the attention map stays on the device (DLPack)."""
     on_gpu = settings.target == "gpu"
-    return render(
-        "roi_crop",
-        max_batch=settings.max_batch,
-        attention_h=attention_hw[0],
-        attention_w=attention_hw[1],
-        local_output=local_output,
-        instances=1 if on_gpu else 2,
-        kind="KIND_GPU" if on_gpu else "KIND_CPU",
-        queue_delay_us=0,
-        global_size=config.global_size,
-        local_size=config.local_size if config.has_local else 0,
-        threshold=repr(config.threshold),
-        max_image_pixels=settings.max_image_pixels,
-        force_cpu_inputs="no" if on_gpu else "yes",
-    )
+    config = _base(t.ROI_CROP, signature, settings.max_batch, queue_delay_us=0)
+    config.backend = "python"
+    kind = mc.ModelInstanceGroup.KIND_GPU if on_gpu else mc.ModelInstanceGroup.KIND_CPU
+    config.instance_group.add(count=1 if on_gpu else 2, kind=kind)
+    parameters = info.to_triton_parameters()
+    parameters["FORCE_CPU_ONLY_INPUT_TENSORS"] = "no" if on_gpu else "yes"
+    _set_parameters(config, parameters)
+    return config
 
 
 def ensemble_config(
-    checkpoint: LoadedCheckpoint,
-    settings: ExportSettings,
-    attention_hw: tuple[int, int],
-    version: str,
-) -> str:
-    config = checkpoint.config
-    has_local = config.has_local
-    attributes = json.dumps([asdict(spec) for spec in checkpoint.attributes], ensure_ascii=False)
-    return render(
-        "ensemble",
-        max_batch=settings.max_batch,
-        embedding_dim=config.fused_size,
-        attention_h=attention_hw[0],
-        attention_w=attention_hw[1],
-        head_embedding="GLOBAL_EMBEDDING" if has_local else "EMBEDDING",
-        head_embedding_tensor="global_embedding" if has_local else "EMBEDDING",
-        roi_local_output='output_map { key: "LOCAL_IMAGE" value: "local_image" }'
-        if has_local
-        else "",
-        local_step=template("ensemble_local_step") if has_local else "",
-        model_version=quoted(version),
-        attributes=quoted(attributes),
-        beta=quoted(repr(config.beta)),
-        global_dim=quoted(str(config.embed_size)),
-        embedding_dim_string=quoted(str(config.fused_size)),
-        max_image_pixels=quoted(str(settings.max_image_pixels)),
-    )
+    signatures: dict[str, Signature], info: ModelInfo, settings: ExportSettings
+) -> Config:
+    """The public entry point: preprocess -> backbone -> head -> roi_crop (-> local branch)."""
+    config = Config(name=t.ENSEMBLE, platform="ensemble", max_batch_size=settings.max_batch)
+    _add_tensors(config, signatures[t.ENSEMBLE])
+    has_local = t.LOCAL_BRANCH in signatures
+    head_embedding = t.GLOBAL_EMBEDDING if has_local else t.EMBEDDING
+    steps = [
+        (
+            t.PREPROCESS,
+            {t.IMAGE: t.IMAGE, t.ATTRIBUTE: t.ATTRIBUTE},
+            {t.GLOBAL_IMAGE: "global_image", t.ATTRIBUTE_IDS: "attribute_ids"},
+        ),
+        (t.GLOBAL_BACKBONE, {t.GLOBAL_IMAGE: "global_image"}, {t.FEATURES: "features"}),
+        (
+            t.GLOBAL_HEAD,
+            {t.FEATURES: "features", t.ATTRIBUTE: "attribute_ids"},
+            {
+                head_embedding: "global_embedding" if has_local else t.EMBEDDING,
+                t.ATTENTION: t.ATTENTION,
+            },
+        ),
+        (
+            t.ROI_CROP,
+            {t.IMAGE: t.IMAGE, t.ATTENTION: t.ATTENTION},
+            {t.ROI: t.ROI, **({t.LOCAL_IMAGE: "local_image"} if has_local else {})},
+        ),
+    ]
+    if has_local:
+        steps.append(
+            (
+                t.LOCAL_BRANCH,
+                {
+                    t.LOCAL_IMAGE: "local_image",
+                    t.ATTRIBUTE: "attribute_ids",
+                    t.GLOBAL_EMBEDDING: "global_embedding",
+                },
+                {t.EMBEDDING: t.EMBEDDING},
+            )
+        )
+    for model, inputs, outputs in steps:
+        config.ensemble_scheduling.step.add(
+            model_name=model, model_version=-1, input_map=inputs, output_map=outputs
+        )
+    _set_parameters(config, info.to_triton_parameters())
+    return config
+
+
+def write_config(path: Path, config: Config, comment: str) -> None:
+    """The config in protobuf text format, under a comment saying what the model is."""
+    header = "".join(f"# {line}\n" for line in comment.splitlines())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + text_format.MessageToString(config))
+
+
+def _base(name: str, signature: Signature, max_batch: int, queue_delay_us: int) -> Config:
+    config = Config(name=name, max_batch_size=max_batch)
+    _add_tensors(config, signature)
+    config.dynamic_batching.max_queue_delay_microseconds = queue_delay_us
+    return config
+
+
+def _add_tensors(config: Config, signature: Signature) -> None:
+    for spec in signature.inputs:
+        config.input.add(**_tensor_fields(spec))
+    for spec in signature.outputs:
+        config.output.add(**_tensor_fields(spec))
+
+
+def _tensor_fields(spec: TensorSpec) -> dict:
+    return {"name": spec.name, "data_type": mc.DataType.Value(spec.dtype), "dims": spec.dims}
+
+
+def _set_parameters(config: Config, parameters: dict[str, str]) -> None:
+    for key, value in parameters.items():
+        config.parameters[key].string_value = value

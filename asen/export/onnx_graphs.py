@@ -19,9 +19,18 @@ import onnxruntime
 import torch
 from torch import nn
 
-from asen.errors import AsenError
 from asen.export.graphs import GlobalBackbone, GlobalHead, LocalBranch
 from asen.model.network import ASEN
+from asen_contract.errors import AsenError
+from asen_contract.tensors import (
+    ANY,
+    GLOBAL_BACKBONE,
+    GLOBAL_HEAD,
+    LOCAL_BRANCH,
+    Geometry,
+    Signature,
+    signatures,
+)
 
 OPSET = 17
 TOLERANCE = 1e-3  # max |onnx - torch| / max |torch| per output
@@ -29,14 +38,28 @@ TOLERANCE = 1e-3  # max |onnx - torch| / max |torch| per output
 
 @dataclass(frozen=True)
 class GraphSpec:
-    """One exported graph: the Triton model it becomes and its tensors."""
+    """One exported graph: the Triton model it becomes, its module and its tensors."""
 
     name: str
     build: Callable[[ASEN], nn.Module]
-    inputs: list[str]
-    outputs: list[str]
-    dynamic_axes: dict[str, dict[int, str]]
+    signature: Signature
     example: Callable[[int, int], tuple[torch.Tensor, ...]]
+
+    @property
+    def inputs(self) -> list[str]:
+        return [tensor.name for tensor in self.signature.inputs]
+
+    @property
+    def outputs(self) -> list[str]:
+        return [tensor.name for tensor in self.signature.outputs]
+
+    def dynamic_axes(self) -> dict[str, dict[int, str]]:
+        """The batch axis and every attribute axis (ANY) of every tensor, by name."""
+        axes = {}
+        for tensor in (*self.signature.inputs, *self.signature.outputs):
+            named = {axis + 1: "k" for axis, dim in enumerate(tensor.dims) if dim == ANY}
+            axes[tensor.name] = {0: "batch", **named}
+        return axes
 
 
 @dataclass(frozen=True)
@@ -45,54 +68,56 @@ class GraphCheck:
     max_relative_error: float
 
 
-def graph_specs(model: ASEN) -> list[GraphSpec]:
-    """The graphs a checkpoint needs: two for a global-only model, three for ASEN++."""
+def model_geometry(model: ASEN) -> Geometry:
+    """The tensor sizes of this model (the feature map's by a probe of the global backbone)."""
     config = model.config
-    size, local_size = config.global_size, config.local_size
+    size = config.global_size
     with torch.no_grad():
         probe = model.backbone(torch.zeros(1, 3, size, size), "global")
-    channels, height, width = probe.shape[1:]
-    bk = {0: "batch", 1: "k"}
+    channels, height, width = (int(v) for v in probe.shape[1:])
+    return Geometry(
+        global_size=size,
+        local_size=config.local_size if config.has_local else 0,
+        channels=channels,
+        attention_hw=(height, width),
+        embed_size=config.embed_size,
+    )
+
+
+def graph_specs(model: ASEN, geometry: Geometry) -> list[GraphSpec]:
+    """The graphs a checkpoint needs: two for a global-only model, three for ASEN++."""
+    config = model.config
+    size, local_size = geometry.global_size, geometry.local_size
+    channels, (height, width) = geometry.channels, geometry.attention_hw
+    signature = signatures(geometry)
 
     def ids(batch: int, count: int) -> torch.Tensor:
         return torch.randint(0, config.num_attributes, (batch, count), dtype=torch.int32)
 
     specs = [
         GraphSpec(
-            "global_backbone",
+            GLOBAL_BACKBONE,
             GlobalBackbone,
-            ["GLOBAL_IMAGE"],
-            ["FEATURES"],
-            {"GLOBAL_IMAGE": {0: "batch"}, "FEATURES": {0: "batch"}},
+            signature[GLOBAL_BACKBONE],
             lambda b, k: (torch.randn(b, 3, size, size),),
         ),
         GraphSpec(
-            "global_head",
-            lambda m: GlobalHead(m, normalize=not config.has_local),
-            ["FEATURES", "ATTRIBUTE"],
-            ["GLOBAL_EMBEDDING", "ATTENTION"] if config.has_local else ["EMBEDDING", "ATTENTION"],
-            {
-                "FEATURES": {0: "batch"},
-                "ATTRIBUTE": bk,
-                "GLOBAL_EMBEDDING": bk,
-                "EMBEDDING": bk,
-                "ATTENTION": bk,
-            },
+            GLOBAL_HEAD,
+            lambda m: GlobalHead(m, normalize=not geometry.has_local),
+            signature[GLOBAL_HEAD],
             lambda b, k: (torch.randn(b, channels, height, width).relu(), ids(b, k)),
         ),
     ]
-    if config.has_local:
+    if geometry.has_local:
         specs.append(
             GraphSpec(
-                "local_branch",
+                LOCAL_BRANCH,
                 lambda m: LocalBranch(m, config.beta),
-                ["LOCAL_IMAGE", "ATTRIBUTE", "GLOBAL_EMBEDDING"],
-                ["EMBEDDING"],
-                {"LOCAL_IMAGE": bk, "ATTRIBUTE": bk, "GLOBAL_EMBEDDING": bk, "EMBEDDING": bk},
+                signature[LOCAL_BRANCH],
                 lambda b, k: (
                     torch.randn(b, k, 3, local_size, local_size),
                     ids(b, k),
-                    torch.randn(b, k, config.embed_size),
+                    torch.randn(b, k, geometry.embed_size),
                 ),
             )
         )
@@ -103,11 +128,6 @@ def export_graph(model: ASEN, spec: GraphSpec, path: Path) -> None:
     """Trace a deep copy: tracing may touch module state, the checked model stays pristine."""
     module = spec.build(copy.deepcopy(model)).eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    kept = {
-        name: axes
-        for name, axes in spec.dynamic_axes.items()
-        if name in spec.inputs or name in spec.outputs
-    }
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -116,7 +136,7 @@ def export_graph(model: ASEN, spec: GraphSpec, path: Path) -> None:
             str(path),
             input_names=spec.inputs,
             output_names=spec.outputs,
-            dynamic_axes=kept,
+            dynamic_axes=spec.dynamic_axes(),
             opset_version=OPSET,
             dynamo=False,
         )
@@ -128,7 +148,7 @@ def _pin_static_output_dims(path: Path, spec: GraphSpec, example: tuple[torch.Te
     """The tracer leaves some static output dims symbolic (after a concat): write them down."""
     graph = onnx.load(str(path))
     for output, tensor in zip(graph.graph.output, example, strict=True):
-        dynamic = spec.dynamic_axes.get(output.name, {})
+        dynamic = spec.dynamic_axes()[output.name]
         for axis, dim in enumerate(output.type.tensor_type.shape.dim):
             if axis not in dynamic:
                 dim.Clear()
@@ -136,7 +156,36 @@ def _pin_static_output_dims(path: Path, spec: GraphSpec, example: tuple[torch.Te
             elif not dim.dim_param:
                 dim.dim_param = dynamic[axis]
     onnx.checker.check_model(graph)
+    _check_signature(graph.graph, spec)
     onnx.save(graph, str(path))
+
+
+_ONNX_TYPES = {
+    onnx.TensorProto.FLOAT: "TYPE_FP32",
+    onnx.TensorProto.FLOAT16: "TYPE_FP16",
+    onnx.TensorProto.INT32: "TYPE_INT32",
+    onnx.TensorProto.INT64: "TYPE_INT64",
+}
+
+
+def _check_signature(graph: onnx.GraphProto, spec: GraphSpec) -> None:
+    """The graph's inputs and outputs are exactly the contract's (names, dtypes, row shapes)."""
+    initializers = {init.name for init in graph.initializer}
+
+    def described(values) -> list[tuple[str, str, tuple[int, ...]]]:
+        result = []
+        for value in values:
+            tensor = value.type.tensor_type
+            dims = tuple(ANY if d.dim_param else d.dim_value for d in tensor.shape.dim)
+            result.append((value.name, _ONNX_TYPES.get(tensor.elem_type, "?"), dims))
+        return result
+
+    actual = described(v for v in graph.input if v.name not in initializers)
+    actual += described(graph.output)
+    tensors = (*spec.signature.inputs, *spec.signature.outputs)
+    wanted = [(s.name, s.dtype, (ANY, *s.dims)) for s in tensors]  # a symbolic batch axis first
+    if actual != wanted:
+        raise AsenError(f"exported {spec.name} has tensors {actual}, the contract says {wanted}")
 
 
 def check_graph(model: ASEN, spec: GraphSpec, path: Path, tolerance: float | None = None):

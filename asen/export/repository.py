@@ -1,12 +1,15 @@
 """Write a complete, self-contained Triton model repository for one checkpoint.
 
 Layout (ASEN++; a global-only model has no local_branch):
-  asen/            ensemble: config.pbtxt (+ model version in its parameters), 1/export.json
-  preprocess/      Python: decode, pixel limit, attribute-id check, global input
+  asen/            ensemble: config.pbtxt (+ the served model's description), 1/export.json
+  preprocess/      Python: decode, image limits, attribute-id check, global input
   global_backbone/ ONNX graph: image -> feature map, once per image
   global_head/     ONNX graph: feature map + K attribute ids -> K global embeddings + attention
   roi_crop/        Python: attention -> box -> crop of the original image -> local input, ROI
   local_branch/    ONNX graph: local input + ids + global embeddings -> fused EMBEDDING
+The Python models' version folders carry an unchanged copy of the `asen_contract` package
+(Triton puts a Python model's version folder on its import path), so the served pre-processing
+is the code the repository was exported with, whatever is installed in the Triton image.
 The repository is built in a temporary sibling folder and moved into place only when complete.
 """
 
@@ -19,18 +22,33 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import torch
-
+import asen_contract
 from asen.checkpoint import LoadedCheckpoint
-from asen.errors import AsenError
 from asen.export import configs
-from asen.export.onnx_graphs import OPSET, GraphCheck, check_graph, export_graph, graph_specs
-from asen.export.runtime_copy import copy_runtime
+from asen.export.onnx_graphs import (
+    OPSET,
+    GraphCheck,
+    check_graph,
+    export_graph,
+    graph_specs,
+    model_geometry,
+)
 from asen.export.settings import ExportSettings, model_version
 from asen.export.sources import model_source
+from asen_contract import tensors as t
+from asen_contract.errors import ConfigError
+from asen_contract.model_info import AttributeSpec, ModelInfo
+from asen_contract.tensors import Geometry, signatures
 
-ENSEMBLE = "asen"
 MANIFEST = "export.json"
+_COMMENTS = {
+    t.ENSEMBLE: "The public entry point: one row = one image (IMAGE) and its attribute ids.",
+    t.PREPROCESS: "Decode + image limits + attribute-id check + global input (Python, CPU).",
+    t.GLOBAL_BACKBONE: "The attribute-independent global backbone: once per image.",
+    t.GLOBAL_HEAD: "The global attention head: K attribute ids per image.",
+    t.ROI_CROP: "Attention -> box -> crop of the original image -> local input (Python).",
+    t.LOCAL_BRANCH: "The local branch and the fusion of the two embeddings.",
+}
 
 
 @dataclass
@@ -53,7 +71,7 @@ def export_repository(
     version = model_version(checkpoint.sha256, settings)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        checks, hw = _write_models(checkpoint, staging, settings, version, progress)
+        checks = _write_models(checkpoint, staging, settings, version, progress)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -64,58 +82,83 @@ def export_repository(
     return ExportResult(out, version, checks, models)
 
 
+def served_model_info(
+    checkpoint: LoadedCheckpoint, settings: ExportSettings, geometry: Geometry, version: str
+) -> ModelInfo:
+    """The description every config of the repository carries (see asen_contract.model_info)."""
+    config = checkpoint.config
+    attributes = tuple(
+        AttributeSpec(index, spec.name, spec.num_values, tuple(spec.value_names or ()))
+        for index, spec in enumerate(checkpoint.attributes)
+    )
+    return ModelInfo(
+        model_version=version,
+        attributes=attributes,
+        beta=config.beta,
+        global_dim=geometry.embed_size,
+        embedding_dim=geometry.embedding_dim,
+        max_image_pixels=settings.max_image_pixels,
+        max_batch_size=settings.max_batch,
+        max_aspect_ratio=settings.max_aspect_ratio,
+        global_size=geometry.global_size,
+        local_size=geometry.local_size,
+        threshold=config.threshold,
+    )
+
+
 def _check_destination(out: Path) -> None:
     """Replace an earlier export, never an unrelated non-empty folder."""
     if out.exists() and not out.is_dir():
-        raise AsenError(f"--out {out} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / ENSEMBLE / "config.pbtxt").is_file():
-        raise AsenError(f"--out {out} is a non-empty folder that is not a model repository")
+        raise ConfigError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / t.ENSEMBLE / "config.pbtxt").is_file():
+        raise ConfigError(f"{out} is a non-empty folder that is not a model repository")
 
 
-def _write_models(checkpoint, root: Path, settings, version: str, progress):
+def _write_models(checkpoint, root: Path, settings, version: str, progress) -> list[GraphCheck]:
     model = checkpoint.model.eval()
-    config = checkpoint.config
+    geometry = model_geometry(model)
+    info = served_model_info(checkpoint, settings, geometry, version)
+    signature = signatures(geometry)
     checks = []
-    for spec in graph_specs(model):
+    for spec in graph_specs(model, geometry):
         graph = root / spec.name / "1" / "model.onnx"
         progress(f"exporting {spec.name} (ONNX opset {OPSET})")
         export_graph(model, spec, graph)
         check = check_graph(model, spec, graph)
         progress(f"checked {spec.name}: max relative error {check.max_relative_error:.2e}")
         checks.append(check)
-        threads = 1 if spec.name == "global_head" else settings.cpu_threads
-        _write(
-            root / spec.name / "config.pbtxt",
-            configs.branch_config(spec.name, graph, settings, threads),
-        )
+        threads = 1 if spec.name == t.GLOBAL_HEAD else settings.cpu_threads
+        _write(root, configs.branch_config(spec.name, spec.signature, settings, threads))
         if settings.target == "cpu":
             shutil.copy(model_source("onnx_runner"), graph.parent / "model.py")
-            copy_runtime(graph.parent)
-    with torch.no_grad():
-        probe = model.backbone(torch.zeros(1, 3, config.global_size, config.global_size))
-    hw = (int(probe.shape[2]), int(probe.shape[3]))
-    for name in ("preprocess", "roi_crop"):
+    for name in (t.PREPROCESS, t.ROI_CROP):
         version_dir = root / name / "1"
         version_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(model_source(name), version_dir / "model.py")
-        copy_runtime(version_dir)
-    _write(root / "preprocess" / "config.pbtxt", configs.preprocess_config(checkpoint, settings))
-    _write(root / "roi_crop" / "config.pbtxt", configs.roi_crop_config(checkpoint, settings, hw))
-    _write(
-        root / ENSEMBLE / "config.pbtxt", configs.ensemble_config(checkpoint, settings, hw, version)
-    )
+        _copy_contract(version_dir)
+    _write(root, configs.preprocess_config(signature[t.PREPROCESS], info, settings))
+    _write(root, configs.roi_crop_config(signature[t.ROI_CROP], info, settings))
+    _write(root, configs.ensemble_config(signature, info, settings))
     manifest = {
         "model_version": version,
         "checkpoint_sha256": checkpoint.sha256,
         "settings": asdict(settings),
         "opset": OPSET,
-        "model_config": config.to_dict(),
+        "model_config": checkpoint.config.to_dict(),
         "checks": [asdict(c) for c in checks],
     }
-    _write(root / ENSEMBLE / "1" / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    return checks, hw
+    manifest_path = root / t.ENSEMBLE / "1" / MANIFEST
+    manifest_path.parent.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return checks
 
 
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+def _write(root: Path, config: configs.Config) -> None:
+    configs.write_config(root / config.name / "config.pbtxt", config, _COMMENTS[config.name])
+
+
+def _copy_contract(version_dir: Path) -> None:
+    """The contract package, unchanged, where Triton's Python backend imports it from."""
+    source = Path(asen_contract.__file__).resolve().parent
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(source, version_dir / "asen_contract", ignore=ignore)

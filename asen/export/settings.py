@@ -6,12 +6,12 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 
-from asen.errors import AsenError
 from asen.export.onnx_graphs import OPSET
-from asen.preprocess import DEFAULT_MAX_PIXELS
+from asen_contract.errors import ConfigError
+from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 
 TARGETS = ("cpu", "gpu")
-REPOSITORY_FORMAT = 1  # bump when the repository layout or a Python model changes meaning
+REPOSITORY_FORMAT = 2  # bump when the repository layout or a Python model changes meaning
 
 
 @dataclass(frozen=True)
@@ -19,18 +19,23 @@ class ExportSettings:
     target: str = "cpu"
     max_batch: int = 16
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO
     queue_delay_us: int = 2000
     cpu_threads: int = 2  # onnxruntime intra-op threads of each cpu-target branch instance
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
-            raise AsenError(f"unknown target {self.target!r}; choose from {', '.join(TARGETS)}")
+            raise ConfigError(f"unknown target {self.target!r}; choose from {', '.join(TARGETS)}")
         if self.max_batch < 1:
-            raise AsenError(f"--max-batch must be at least 1, got {self.max_batch}")
+            raise ConfigError(f"the max batch size must be at least 1, got {self.max_batch}")
         if self.max_image_pixels < 1:
-            raise AsenError(f"--max-image-pixels must be positive, got {self.max_image_pixels}")
+            raise ConfigError(f"the pixel limit must be positive, got {self.max_image_pixels}")
+        if not self.max_aspect_ratio >= 1:
+            raise ConfigError(
+                f"the aspect ratio limit must be at least 1, got {self.max_aspect_ratio}"
+            )
         if self.queue_delay_us < 0 or self.cpu_threads < 0:
-            raise AsenError("queue delay and thread count cannot be negative")
+            raise ConfigError("queue delay and thread count cannot be negative")
 
     def fingerprint(self) -> str:
         """Everything that can change an embedding or a served limit, hashed."""

@@ -1,23 +1,21 @@
-"""Where the Python-backend model sources and config templates live: `models_repo/`."""
+"""Where the Python-backend model sources live: `models_repo/` of the checkout."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import asen
-from asen.errors import AsenError
+from asen_contract.errors import ConfigError
+
+PYTHON_MODELS = ("preprocess", "roi_crop", "onnx_runner")
 
 
 def models_repo_dir() -> Path:
     """`models_repo/` next to the `asen` package (the project is installed editable)."""
     path = Path(asen.__file__).resolve().parent.parent / "models_repo"
-    if not (path / "templates").is_dir():
-        raise AsenError(f"model repository sources not found at {path}")
+    if not all((path / name / "model.py").is_file() for name in PYTHON_MODELS):
+        raise ConfigError(f"the Python-backend model sources are not at {path}")
     return path
-
-
-def template(name: str) -> str:
-    return (models_repo_dir() / "templates" / f"{name}.pbtxt").read_text()
 
 
 def model_source(name: str) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from asen.errors import CheckpointError
+from asen_contract.errors import CheckpointError
 
 BACKBONES = ("resnet50", "resnet34", "resnet18", "tiny")
 

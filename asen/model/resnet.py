@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from asen.errors import CheckpointError
+from asen_contract.errors import CheckpointError
 
 
 class BasicBlock(nn.Module):

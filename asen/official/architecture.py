@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from asen.errors import CheckpointError
 from asen.model.config import BACKBONES, ModelConfig
 from asen.model.resnet import build_backbone
+from asen_contract.errors import CheckpointError
 
 BRANCHES = ("global", "local")
 _BLOCK_KEY = re.compile(r"^layer(\d+)\.(\d+)\.")

@@ -15,11 +15,11 @@ import torch
 
 from asen.checkpoint import AttributeSpec, load_state_strict, save_checkpoint
 from asen.data.metadata import DatasetSpec, get_dataset_spec
-from asen.errors import CheckpointError
 from asen.model.config import ModelConfig
 from asen.model.network import ASEN
 from asen.official.architecture import infer_config
 from asen.official.state_file import read_official_checkpoint
+from asen_contract.errors import CheckpointError
 
 _SHARED_TABLES = (
     "choices.global.attrnet.attr_embedding.weight",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from asen.errors import CheckpointError
+from asen_contract.errors import CheckpointError
 
 # Some trainers store numpy scalars (e.g. a numpy float mAP); these rebuild plain numbers only.
 _NUMPY_SCALAR_GLOBALS = [

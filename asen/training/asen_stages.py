@@ -13,7 +13,6 @@ from pathlib import Path
 
 from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
 from asen.data.dataset import FashionDataset
-from asen.errors import CheckpointError
 from asen.evaluation import EvaluationReport
 from asen.model.config import ModelConfig
 from asen.model.factory import build_model
@@ -26,6 +25,7 @@ from asen.training.settings import TrainSettings
 from asen.training.stage import BEST, StagePlan
 from asen.training.steps import GlobalLocalTriplets, GlobalTriplets
 from asen.training.validation import asen_embed_fn, validate
+from asen_contract.errors import CheckpointError
 
 
 def model_config(settings: TrainSettings, num_attributes: int, with_local: bool) -> ModelConfig:

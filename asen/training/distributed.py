@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 
 
 @dataclass(frozen=True)

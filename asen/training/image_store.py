@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from asen.errors import ImageError
-from asen.preprocess import center_crop, decode_image, resize_shorter_side
+from asen_contract.images import read_image_file
+from asen_contract.preprocess import center_crop, resize_shorter_side
 
 DEFAULT_CACHE_BYTES = 2 << 30
 
@@ -68,13 +68,7 @@ class ImageStore:
         return entry
 
     def _load(self, image_id: int) -> tuple[np.ndarray, Image.Image | None]:
-        path = self.paths[image_id]
-        try:
-            image = decode_image(Path(path).read_bytes())
-        except OSError as error:
-            raise ImageError(f"{path}: cannot read: {error.strerror or error}") from error
-        except ImageError as error:
-            raise ImageError(f"{path}: {error}") from error
+        image = read_image_file(self.paths[image_id])
         size = self.global_size
         pixels = np.asarray(center_crop(resize_shorter_side(image, size), size), dtype=np.uint8)
         return pixels, (image if self.keep_sources else None)

@@ -1,10 +1,10 @@
 """The local branch's training input: RoI crops from the same forward's global attention.
 
-Boxes come from `asen.roi.attention_boxes` on the training device, for the whole batch at once
-(the one RoI implementation, shared with serving); only the mapping to source pixels and the crop
-run per image, because source images differ in size. Crops run on a small thread pool: Pillow
-releases the GIL while resizing. The time spent here is accumulated so the trainer can report the
-RoI crop's share of the step.
+Boxes come from `asen_contract.roi.attention_boxes` on the training device, for the whole batch
+at once (the one RoI implementation, shared with serving); only the mapping to source pixels and
+the crop run per image, because source images differ in size. Crops run on a small thread pool:
+Pillow releases the GIL while resizing. The time spent here is accumulated so the trainer can
+report the RoI crop's share of the step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 from PIL import Image
 
-from asen.roi import SquareBox, attention_boxes, box_in_source, local_tensor
+from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
 
 SourceBox = tuple[int, int, int, int]
 
@@ -55,7 +55,7 @@ class LocalCropper:
         return batch
 
     def _crop(self, image: Image.Image, box: SourceBox) -> torch.Tensor:
-        return local_tensor(image, box, self.local_size)
+        return torch.from_numpy(local_input(image, box, self.local_size))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,15 +1,15 @@
-"""Batched ImageNet normalisation of uint8 pixels, bit-identical to `asen.preprocess`.
+"""Batched ImageNet normalisation of uint8 pixels, bit-identical to `asen_contract.preprocess`.
 
 The cache keeps the global input as uint8 (4x smaller than float32); the float tensor is made
 per batch, on the training device, with the same float32 operations in the same order as
-`to_normalized_tensor`, so training sees exactly the tensors evaluation and serving see.
+`normalized_array`, so training sees exactly the tensors evaluation and serving see.
 """
 
 from __future__ import annotations
 
 import torch
 
-from asen.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from asen_contract.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 
 def normalize_pixels(pixels: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,6 @@ import shutil
 import time
 from typing import Any
 
-from asen.errors import AsenError
 from asen.training.asen_stages import asen_plan, stage1_best, stage1_model, stage2_model
 from asen.training.distributed import DistContext, run_in_context
 from asen.training.precision import Precision
@@ -23,6 +22,7 @@ from asen.training.run_setup import (
 )
 from asen.training.settings import TrainSettings
 from asen.training.stage import StageResult, run_stage
+from asen_contract.errors import AsenError
 
 FINAL_MODEL = "model.pt"
 

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from asen.errors import AsenError
 from asen.training.losses import LossWeights
 from asen.training.optim import STAGE1, STAGE2, OptimSettings
+from asen_contract.errors import AsenError
 
 
 @dataclass(frozen=True)

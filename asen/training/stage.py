@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from asen.errors import AsenError
 from asen.evaluation import EvaluationReport
 from asen.training.distributed import DistContext
 from asen.training.local_crops import LocalCropper
@@ -31,6 +30,7 @@ from asen.training.state import (
     save_training_state,
 )
 from asen.training.triplet_loader import TripletLoader
+from asen_contract.errors import AsenError
 
 LAST = "last.pt"
 BEST = "best.pt"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from asen.errors import CheckpointError
+from asen_contract.errors import CheckpointError
 
 STATE_FORMAT = "asen-training-state"
 

@@ -3,6 +3,13 @@
 Two kinds: the standalone server shipped in the `nvidia-pytriton` wheel (staged into a cache
 folder with the Python-backend stub for this interpreter), or an official installation given by
 the path of its `bin/tritonserver`.
+
+The wheel's Python-backend stub embeds an isolated interpreter (it ignores PYTHONPATH) that finds
+its Python by looking up `python3` on PATH, like any embedded CPython. Putting this virtual
+environment's `bin/` first on the server's PATH therefore makes the stubs run in this
+environment (numpy, Pillow, onnxruntime, torch), the same mechanism as the Python backend's own
+EXECUTION_ENV_PATH. The project's code reaches the stubs only through the model repository,
+which carries the `asen_contract` package (see asen/export/repository.py).
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asen.errors import AsenError
+from asen_contract.errors import ConfigError
 
 _STUB = "triton_python_backend_stub"
 
@@ -31,11 +38,6 @@ class Installation:
         if self.backend_directory is not None:
             command.append(f"--backend-directory={self.backend_directory}")
         return command
-
-
-def project_root() -> Path:
-    """The checkout holding the `asen` package: on PYTHONPATH so Python models can import it."""
-    return Path(__file__).resolve().parents[2]
 
 
 def _site_packages() -> Path:
@@ -56,9 +58,9 @@ def wheel_installation() -> Installation:
     libs = site / "nvidia_pytriton.libs"
     for needed in (source / "bin" / "tritonserver", source / "backends" / "python", stub, libs):
         if not needed.exists():
-            raise AsenError(
+            raise ConfigError(
                 f"{needed} is missing: install the nvidia-pytriton wheel in this environment "
-                "(pip install nvidia-pytriton) or pass --tritonserver PATH of an installation"
+                "(pip install nvidia-pytriton) or use an official Triton installation"
             )
     stage = _cache_root() / python
     backends = stage / "backends" / "python"
@@ -70,23 +72,31 @@ def wheel_installation() -> Installation:
             _link(item, backends / item.name)
     _link(stub, backends / _STUB)
     library_path = [str(libs), str(source / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]
-    python_path = [str(site), str(project_root()), os.environ.get("PYTHONPATH", "")]
     environment = {
         "LD_LIBRARY_PATH": os.pathsep.join(p for p in library_path if p),
-        "PYTHONPATH": os.pathsep.join(p for p in python_path if p),
+        "PATH": os.pathsep.join(p for p in (_environment_bin(), os.environ.get("PATH", "")) if p),
     }
     return Installation(stage / "bin" / "tritonserver", stage / "backends", environment)
 
 
+def _environment_bin() -> str:
+    """This interpreter's `bin/` when it runs in a virtual environment (else nothing to add)."""
+    if sys.prefix == sys.base_prefix:
+        return ""
+    return str(Path(sys.prefix) / "bin")
+
+
 def official_installation(binary: Path) -> Installation:
-    """An installation such as /opt/tritonserver: backends next to bin/, or the built-in default."""
+    """An installation such as /opt/tritonserver: backends next to bin/, or the built-in default.
+
+    Its Python-backend stub runs the installation's own Python, which must have the packages the
+    Python models import (docker/requirements-triton.txt).
+    """
     binary = Path(binary)
     if not binary.is_file() or not os.access(binary, os.X_OK):
-        raise AsenError(f"--tritonserver {binary} is not an executable file")
+        raise ConfigError(f"{binary} is not an executable tritonserver")
     backends = binary.resolve().parent.parent / "backends"
-    python_path = [str(project_root()), os.environ.get("PYTHONPATH", "")]
-    environment = {"PYTHONPATH": os.pathsep.join(p for p in python_path if p)}
-    return Installation(binary, backends if backends.is_dir() else None, environment)
+    return Installation(binary, backends if backends.is_dir() else None, {})
 
 
 def missing_libraries(binary: Path, environment: dict[str, str]) -> list[str]:

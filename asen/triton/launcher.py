@@ -21,13 +21,14 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-from asen.errors import AsenError
 from asen.triton.installation import (
     Installation,
     missing_libraries,
     official_installation,
     wheel_installation,
 )
+from asen_contract.errors import AsenError
+from asen_contract.tensors import ENSEMBLE
 
 # Triton's error log lines ("E1129 14:19:49.318701 ..."), model load failures, fatal errors.
 _ERROR_LINE = re.compile(r"^(E\d{4} |error:|.*UNAVAILABLE:|.*error while loading shared)")
@@ -87,7 +88,7 @@ class TritonServer:
         """Block until the server and every model in the repository are ready."""
         if self.process is not None:
             raise AsenError("this server is already started")
-        if not (self.repository / "asen" / "config.pbtxt").is_file():
+        if not (self.repository / ENSEMBLE / "config.pbtxt").is_file():
             raise AsenError(f"{self.repository} is not a model repository (run `asen export`)")
         if not Path("/dev/shm").is_dir():
             raise AsenError("/dev/shm is missing: Triton's Python backend needs shared memory")
@@ -106,6 +107,7 @@ class TritonServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **installation.environment},
+            cwd=installation.binary.parent,  # the stubs' import path starts with the cwd
             start_new_session=True,  # stop() can reach the Python-backend stubs too
         )
         try:

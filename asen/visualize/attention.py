@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-from asen.roi import SquareBox, box_in_source
+from asen_contract.roi import SquareBox, box_in_source
 
 DISPLAY_FRAME = 224  # resolution of the upsampled map; only affects smoothness
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 
-import asen_runtime.pythonpath  # noqa: F401  (first: makes $PYTHONPATH visible)
 import numpy as np
 import onnxruntime
 import triton_python_backend_utils as pb_utils

@@ -30,7 +30,7 @@ DISTRIBUTION_OF = {
     "PIL": "pillow",
     "pymilvus": "pymilvus",
 }
-FIRST_PARTY = {"asen", "asen_contract", "gateway"}
+FIRST_PARTY = {"asen_contract", "gateway"}  # the gateway image holds no training code
 
 
 def instructions(path: Path) -> list[tuple[str, str]]:

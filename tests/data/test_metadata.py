@@ -12,7 +12,7 @@ from asen.data import (
     read_spec_file,
     write_spec_file,
 )
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 
 def test_builtin_specs_match_the_official_attribute_tables() -> None:

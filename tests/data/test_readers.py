@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from asen.data import open_dataset, read_filenames, read_labeled_images, read_train_labels
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 from .roots import TINY_SPEC
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from asen.data import DatasetSpec, TrainLabels, TripletSampler
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 SPEC = DatasetSpec("s", ("a", "b", "c"), (3, 5, 2))
 

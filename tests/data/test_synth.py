@@ -16,7 +16,7 @@ from asen.data.synth import (
     draw_garment,
     generate_synthetic_dataset,
 )
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 from .roots import SMALL_SYNTH
 

@@ -9,7 +9,7 @@ import pytest
 from asen.checkpoint import AttributeSpec, load_checkpoint
 from asen.cli.main import main
 from asen.inference import Embedder
-from asen.preprocess import load_image_file
+from asen_contract.images import read_image_file
 
 from ..factories import tiny_checkpoint, tiny_config
 from .official_scorer import official_map
@@ -40,7 +40,7 @@ def test_evaluate_json_matches_official_metric(tmp_path, tiny_model, capsys):
     def embed(rows):
         return np.concatenate(
             [
-                embedder.embed_pairs([load_image_file(root / names[f])], [a]).fused
+                embedder.embed_pairs([read_image_file(root / names[f])], [a]).fused
                 for f, a, _ in rows
             ]
         )

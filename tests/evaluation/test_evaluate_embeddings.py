@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from asen.errors import AsenError
 from asen.evaluation import evaluate_embeddings
+from asen_contract.errors import AsenError
 
 from .official_scorer import official_map
 from .toy_dataset import ATTRIBUTES, write_toy_dataset

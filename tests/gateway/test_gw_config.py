@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 from gateway.config import GatewayConfig
 
 

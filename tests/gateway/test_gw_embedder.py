@@ -12,11 +12,11 @@ import grpc
 import numpy as np
 import pytest
 
+from asen_contract.model_info import AttributeSpec, ModelInfo
 from gateway.cache.memory_cache import MemoryCache
 from gateway.embedder import Embedder
 from gateway.errors import GatewayError, invalid
 from gateway.images import ImageInput
-from gateway.model_info import AttributeSpec, ModelInfo
 from gateway.triton_pool import InferOutput
 
 from .gw_support import image_bytes

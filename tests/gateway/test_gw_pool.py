@@ -6,9 +6,9 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from asen_contract.model_info import ModelInfo
 from gateway import metrics
 from gateway.errors import GatewayError
-from gateway.model_info import ModelInfo
 from gateway.triton_pool import TritonPool
 
 INFO = ModelInfo("v1", (), 0.6, 2, 4, 0, 8)

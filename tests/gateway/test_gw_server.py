@@ -140,7 +140,7 @@ async def test_stop_drains_calls_in_flight(monkeypatch) -> None:
     (The pool's Triton call is replaced by one the test releases, to hold the call in flight.)"""
     import numpy as np
 
-    from gateway.model_info import AttributeSpec, ModelInfo
+    from asen_contract.model_info import AttributeSpec, ModelInfo
     from gateway.triton_pool import InferOutput, TritonPool
 
     info = ModelInfo("v1", (AttributeSpec(0, "collar", 2, ()),), 0.6, 2, 4, 0, 8)

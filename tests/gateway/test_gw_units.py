@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import grpc
 import numpy as np
 import pytest
 
-from asen.errors import AsenError
+from asen_contract.errors import AsenError
 from gateway.auth import ApiKeyInterceptor, hash_key, load_keys
 from gateway.errors import GatewayError
 from gateway.images import ImageInput, check_image
-from gateway.model_info import ModelInfo
 from gateway.similarity import score
 
 from .gw_support import image_bytes, png_bomb
@@ -62,47 +59,6 @@ def test_global_only_model_has_zero_local_part() -> None:
     s = score(v, np.stack([v, -v]), global_dim=2)
     np.testing.assert_allclose(s.fused, [1.0, -1.0], atol=1e-6)
     np.testing.assert_array_equal(s.local_part, [0.0, 0.0])
-
-
-def _config(**overrides) -> dict:
-    params = {
-        "model_version": "abc-cpu",
-        "attributes": json.dumps(
-            [
-                {"name": "collar", "num_values": 2, "value_names": ["round", "v"]},
-                {"name": "sleeve", "num_values": 3, "value_names": None},
-            ]
-        ),  # fmt: skip
-        "beta": "0.6",
-        "global_dim": "16",
-        "embedding_dim": "32",
-        "max_image_pixels": "1000000",
-    } | overrides
-    return {
-        "config": {
-            "name": "asen",
-            "max_batch_size": 8,
-            "parameters": {k: {"string_value": v} for k, v in params.items()},
-        }
-    }
-
-
-def test_model_info_from_triton_config() -> None:
-    info = ModelInfo.from_triton_config(_config())
-    assert info.model_version == "abc-cpu"
-    assert [(a.id, a.name, a.num_values) for a in info.attributes] == [
-        (0, "collar", 2),
-        (1, "sleeve", 3),
-    ]
-    assert info.attributes[0].value_names == ("round", "v")
-    assert (info.beta, info.global_dim, info.embedding_dim) == (0.6, 16, 32)
-    assert (info.max_image_pixels, info.max_batch_size) == (1_000_000, 8)
-    assert [a.name for a in info.resolve_attributes([])] == ["collar", "sleeve"]
-    assert [a.id for a in info.resolve_attributes(["sleeve", "sleeve"])] == [1]
-    with pytest.raises(ValueError, match="'pocket'"):
-        info.resolve_attributes(["pocket"])
-    with pytest.raises(ValueError, match="ASEN parameters"):
-        ModelInfo.from_triton_config({"config": {"parameters": {}}})
 
 
 def test_api_keys_file_and_check(tmp_path) -> None:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from asen.checkpoint import AttributeSpec, load_checkpoint, load_state_strict, save_checkpoint
-from asen.errors import CheckpointError
 from asen.model.factory import build_model
+from asen_contract.errors import CheckpointError
 
 from ..factories import tiny_config
 

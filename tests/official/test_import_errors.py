@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from asen.cli.main import main
-from asen.errors import CheckpointError
 from asen.official import import_official
+from asen_contract.errors import CheckpointError
 
 from .official_weights import SMALL, official_state_dict
 

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from asen.preprocess import center_crop, global_tensor, resize_shorter_side
-from asen.roi import attention_box, box_in_source, local_tensor
 from asen.training.local_crops import LocalCropper
 from asen.training.normalize import normalize_pixels
+from asen_contract.preprocess import center_crop, global_input, resize_shorter_side
+from asen_contract.roi import attention_box, box_in_source, local_input
 
 
 def _images(count: int) -> list[Image.Image]:
@@ -45,7 +45,10 @@ def test_crops_equal_the_per_image_local_tensor_with_and_without_threads() -> No
         crops = cropper(attention, images)
         boxes = cropper.source_boxes(attention, images)
         expected = torch.stack(
-            [local_tensor(image, box, 32) for image, box in zip(images, boxes, strict=True)]
+            [
+                torch.from_numpy(local_input(im, box, 32))
+                for im, box in zip(images, boxes, strict=True)
+            ]
         )
         assert torch.equal(crops, expected)
         assert cropper.seconds > 0
@@ -54,6 +57,6 @@ def test_crops_equal_the_per_image_local_tensor_with_and_without_threads() -> No
 
 def test_batched_normalisation_is_bit_identical_to_preprocess() -> None:
     image = _images(4)[3]
-    expected = global_tensor(image, 64)
+    expected = torch.from_numpy(global_input(image, 64))
     pixels = np.array(center_crop(resize_shorter_side(image, 64), 64), dtype=np.uint8)
     assert torch.equal(normalize_pixels(torch.from_numpy(pixels)), expected)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from asen.checkpoint import AttributeSpec, save_checkpoint
-from asen.errors import CheckpointError
 from asen.model.network import ASEN
 from asen.training.asen_stages import model_config, stage2_model
+from asen_contract.errors import CheckpointError
 
 from ..factories import tiny_settings
 

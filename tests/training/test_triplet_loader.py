@@ -9,10 +9,10 @@ import torch
 
 from asen.data.dataset import open_dataset
 from asen.data.sampler import TripletSampler
-from asen.preprocess import global_tensor
 from asen.training.image_store import ImageStore
 from asen.training.normalize import normalize_pixels
 from asen.training.triplet_loader import TripletLoader
+from asen_contract.preprocess import global_input
 
 
 def _loader(root: Path, workers: int, cache_bytes: int = 1 << 30) -> TripletLoader:
@@ -32,7 +32,7 @@ def test_batches_follow_the_sampler_and_preprocessing(tiny_data: Path) -> None:
         image_id = int(triplets.negatives[0])
         source = batch.sources[2][0]
         assert source.size == loader.dataset.store.source(image_id).size
-        reference = global_tensor(source, 64)
+        reference = torch.from_numpy(global_input(source, 64))
         assert torch.equal(normalize_pixels(batch.pixels[2, 0]), reference)
 
 

@@ -11,7 +11,8 @@ import tritonclient.grpc as grpcclient
 
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
-from asen.preprocess import decode_image
+from asen_contract.images import decode_image
+from asen_contract.tensors import ATTENTION, EMBEDDING, ENSEMBLE, ROI
 
 from .triton_support import (
     IMAGE_SIZES,
@@ -40,16 +41,16 @@ def test_equals_in_process_embedder(client, embedder, size):
     attributes = [0, 1, 2, 3]
     want = embedder.embed_image(image, attributes)
     got = infer(client, [encode(image)], [attributes])
-    assert got["EMBEDDING"].shape == (1, 4, 64)
-    assert cosine(got["EMBEDDING"][0], want.fused).min() >= 0.9999
-    np.testing.assert_array_equal(got["ROI"][0], want.roi)
-    np.testing.assert_allclose(got["ATTENTION"][0], want.attention, rtol=1e-4, atol=1e-6)
+    assert got[EMBEDDING].shape == (1, 4, 64)
+    assert cosine(got[EMBEDDING][0], want.fused).min() >= 0.9999
+    np.testing.assert_array_equal(got[ROI][0], want.roi)
+    np.testing.assert_allclose(got[ATTENTION][0], want.attention, rtol=1e-4, atol=1e-6)
 
 
 def test_boxes_differ_between_attributes(client):
     """Guards the test model itself: a flat attention would make the RoI checks vacuous."""
     got = infer(client, [encode(garment_image(640, 480))], [[0, 1, 2, 3]])
-    assert len({tuple(box) for box in got["ROI"][0].tolist()}) > 1
+    assert len({tuple(box) for box in got[ROI][0].tolist()}) > 1
 
 
 def test_batched_rows_and_jpeg_webp(client, embedder):
@@ -58,15 +59,15 @@ def test_batched_rows_and_jpeg_webp(client, embedder):
     encoded = [encode(img, fmt) for img, fmt in zip(images, formats, strict=True)]
     attributes = [[2, 0], [1, 3], [3, 3]]
     got = infer(client, encoded, attributes)
-    assert got["EMBEDDING"].shape == (3, 2, 64)
+    assert got[EMBEDDING].shape == (3, 2, 64)
     for row, data in enumerate(encoded):
         want = embedder.embed_image(decode_image(data), attributes[row])
-        assert cosine(got["EMBEDDING"][row], want.fused).min() >= 0.9999
-        np.testing.assert_array_equal(got["ROI"][row], want.roi)
+        assert cosine(got[EMBEDDING][row], want.fused).min() >= 0.9999
+        np.testing.assert_array_equal(got[ROI][row], want.roi)
 
 
 def test_ensemble_parameters(client, small_checkpoint):
-    config = client.get_model_config("asen", as_json=True)["config"]
+    config = client.get_model_config(ENSEMBLE, as_json=True)["config"]
     parameters = {k: v["string_value"] for k, v in config["parameters"].items()}
     checkpoint = load_checkpoint(small_checkpoint)
     assert parameters["model_version"].startswith(checkpoint.model_version + "-cpu-")
@@ -102,7 +103,7 @@ def test_bad_request_fails_alone(small_server, case):
     requests = [(good, [1]), (data, attributes), (good, [2]), (good, [0])]
     for index, (image, ids) in enumerate(requests):
         client.async_infer(
-            "asen",
+            ENSEMBLE,
             ensemble_inputs([image], [ids]),
             callback=lambda result, error, index=index: results.__setitem__(index, (result, error)),
         )
@@ -113,8 +114,16 @@ def test_bad_request_fails_alone(small_server, case):
     for index in (0, 2, 3):
         result, error = results[index]
         assert error is None, error
-        assert result.as_numpy("EMBEDDING").shape == (1, 1, 64)
+        assert result.as_numpy(EMBEDDING).shape == (1, 1, 64)
     _, error = results[1]
     assert error is not None and message in str(error)
     again = infer(client, [good], [[3]])  # still serving
-    assert again["EMBEDDING"].shape == (1, 1, 64)
+    assert again[EMBEDDING].shape == (1, 1, 64)
+
+
+def test_python_models_import_the_repository_s_contract(small_server, small_repository):
+    """The one route: Triton puts the version folder on the import path; nothing else is used."""
+    log = small_server.log_path.read_text(errors="replace")
+    for model in ("preprocess", "roi_crop"):
+        expected = small_repository / model / "1" / "asen_contract" / "__init__.py"
+        assert f"{model}: asen_contract from {expected}" in log

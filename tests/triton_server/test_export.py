@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
+from google.protobuf import json_format, text_format
+from tritonclient.grpc import model_config_pb2
 
+import asen_contract
 from asen.checkpoint import load_checkpoint
 from asen.cli.main import main
-from asen.errors import AsenError
 from asen.export import onnx_graphs
+from asen.export.onnx_graphs import model_geometry
 from asen.export.repository import export_repository
 from asen.export.settings import ExportSettings, model_version
+from asen_contract.errors import AsenError, ConfigError
+from asen_contract.model_info import ModelInfo
+from asen_contract.tensors import ENSEMBLE, signatures
 
-from .triton_support import export
+from .triton_support import SMALL_PIXEL_LIMIT, export
 
 
 def test_export_leaves_the_model_untouched(small_checkpoint, tmp_path):
@@ -51,11 +58,58 @@ def test_refuses_to_overwrite_an_unrelated_folder(small_checkpoint, tmp_path):
         export(small_checkpoint, tmp_path)
 
 
-def test_runtime_copy_is_self_contained(small_repository):
-    for model in ("preprocess", "roi_crop", "global_backbone"):
-        runtime = small_repository / model / "1" / "asen_runtime"
-        for module in runtime.glob("*.py"):
-            assert "from asen." not in module.read_text(), module
+def test_python_models_carry_the_contract_unchanged(small_repository):
+    source = Path(asen_contract.__file__).parent
+    modules = sorted(p.name for p in source.glob("*.py"))
+    for model in ("preprocess", "roi_crop"):
+        copy = small_repository / model / "1" / "asen_contract"
+        assert sorted(p.name for p in copy.glob("*.py")) == modules
+        for name in modules:
+            assert (copy / name).read_bytes() == (source / name).read_bytes(), (model, name)
+    for model in ("global_backbone", "global_head", "local_branch"):
+        assert not (small_repository / model / "1" / "asen_contract").exists()
+
+
+def test_configs_are_protobuf_text_with_the_contract_s_tensors(small_checkpoint, small_repository):
+    checkpoint = load_checkpoint(small_checkpoint)
+    expected = signatures(model_geometry(checkpoint.model))
+    for name, signature in expected.items():
+        text = (small_repository / name / "config.pbtxt").read_text()
+        assert text.startswith("# ")  # says what the model is
+        config = text_format.Parse(text, model_config_pb2.ModelConfig())
+        assert config.name == name
+        assert _described(config.input) == [(s.name, s.dtype, s.dims) for s in signature.inputs]
+        assert _described(config.output) == [(s.name, s.dtype, s.dims) for s in signature.outputs]
+    ensemble = text_format.Parse(
+        (small_repository / ENSEMBLE / "config.pbtxt").read_text(), model_config_pb2.ModelConfig()
+    )
+    info = ModelInfo.from_triton_config(_as_dict(ensemble))
+    assert info.image_limits.max_pixels == SMALL_PIXEL_LIMIT
+    assert (info.global_size, info.local_size) == (96, 48)
+    assert info.threshold == checkpoint.config.threshold
+    for model in ("preprocess", "roi_crop"):
+        config = text_format.Parse(
+            (small_repository / model / "config.pbtxt").read_text(),
+            model_config_pb2.ModelConfig(),
+        )
+        assert ModelInfo.from_triton_config(_as_dict(config)) == info
+
+
+def _described(tensors) -> list[tuple[str, str, tuple[int, ...]]]:
+    return [(t.name, model_config_pb2.DataType.Name(t.data_type), tuple(t.dims)) for t in tensors]
+
+
+def _as_dict(config: model_config_pb2.ModelConfig) -> dict:
+    """The config as tritonclient's get_model_config(as_json=True) returns it."""
+    return json_format.MessageToDict(config, preserving_proto_field_name=True)
+
+
+def test_export_settings_errors_are_config_errors_without_flag_names():
+    with pytest.raises(ConfigError, match="max batch size must be at least 1") as caught:
+        ExportSettings(max_batch=0)
+    assert "--" not in str(caught.value)
+    with pytest.raises(ConfigError, match="aspect ratio limit"):
+        ExportSettings(max_aspect_ratio=0.5)
 
 
 def test_cli_export_json_and_errors(small_checkpoint, tmp_path, capsys):

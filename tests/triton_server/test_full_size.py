@@ -9,7 +9,8 @@ import tritonclient.grpc as grpcclient
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
 from asen.model.config import ModelConfig
-from asen.preprocess import decode_image
+from asen_contract.images import decode_image
+from asen_contract.tensors import ATTENTION, EMBEDDING, ROI
 
 from .triton_support import (
     cosine,
@@ -46,7 +47,7 @@ def test_full_size_all_attributes_equal_in_process(server, checkpoint):
         image = garment_image(*size)
         got = infer(client, [encode(image, "JPEG")], [attributes])
         want = embedder.embed_image(decode_image(encode(image, "JPEG")), attributes)
-        assert got["EMBEDDING"].shape == (1, FASHIONAI_ATTRIBUTES, 2048)
-        assert got["ATTENTION"].shape == (1, FASHIONAI_ATTRIBUTES, 14, 14)
-        assert cosine(got["EMBEDDING"][0], want.fused).min() >= 0.9999
-        np.testing.assert_array_equal(got["ROI"][0], want.roi)
+        assert got[EMBEDDING].shape == (1, FASHIONAI_ATTRIBUTES, 2048)
+        assert got[ATTENTION].shape == (1, FASHIONAI_ATTRIBUTES, 14, 14)
+        assert cosine(got[EMBEDDING][0], want.fused).min() >= 0.9999
+        np.testing.assert_array_equal(got[ROI][0], want.roi)

@@ -8,6 +8,7 @@ import tritonclient.grpc as grpcclient
 
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
+from asen_contract.tensors import EMBEDDING, ROI
 
 from .triton_support import cosine, encode, export, garment_image, infer, running_server
 
@@ -29,7 +30,7 @@ def test_equals_in_process_embedder(server, global_only_checkpoint, size):
     image = garment_image(*size)
     want = embedder.embed_image(image, [3, 1])
     got = infer(grpcclient.InferenceServerClient(server.grpc_url), [encode(image)], [[3, 1]])
-    assert got["EMBEDDING"].shape == (1, 2, 32)
-    np.testing.assert_allclose(np.linalg.norm(got["EMBEDDING"][0], axis=-1), 1.0, rtol=1e-5)
-    assert cosine(got["EMBEDDING"][0], want.fused).min() >= 0.9999
-    np.testing.assert_array_equal(got["ROI"][0], want.roi)
+    assert got[EMBEDDING].shape == (1, 2, 32)
+    np.testing.assert_allclose(np.linalg.norm(got[EMBEDDING][0], axis=-1), 1.0, rtol=1e-5)
+    assert cosine(got[EMBEDDING][0], want.fused).min() >= 0.9999
+    np.testing.assert_array_equal(got[ROI][0], want.roi)

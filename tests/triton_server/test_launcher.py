@@ -9,14 +9,14 @@ import time
 
 import pytest
 
-from asen.errors import AsenError
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
+from asen_contract.errors import AsenError, ConfigError
 
 
 def test_missing_binary_is_a_clear_error(small_repository, tmp_path):
     server = TritonServer(small_repository, 1, 2, 3, tritonserver=tmp_path / "tritonserver")
-    with pytest.raises(AsenError, match="not an executable file"):
+    with pytest.raises(ConfigError, match="not an executable tritonserver"):
         server.start()
 
 

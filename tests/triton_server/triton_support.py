@@ -16,6 +16,7 @@ from asen.export.settings import ExportSettings
 from asen.model.config import ModelConfig
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
+from asen_contract import tensors
 
 from ..factories import tiny_checkpoint, tiny_config
 
@@ -69,18 +70,19 @@ def encode(image: Image.Image, format: str = "PNG") -> bytes:
 
 
 def ensemble_inputs(images: list[bytes], attributes: list[list[int]]) -> list:
-    image = grpcclient.InferInput("IMAGE", [len(images), 1], "BYTES")
+    image = grpcclient.InferInput(tensors.IMAGE, [len(images), 1], "BYTES")
     image.set_data_from_numpy(np.array([[data] for data in images], dtype=object))
     ids = np.asarray(attributes, dtype=np.int32)
-    attribute = grpcclient.InferInput("ATTRIBUTE", list(ids.shape), "INT32")
+    attribute = grpcclient.InferInput(tensors.ATTRIBUTE, list(ids.shape), "INT32")
     attribute.set_data_from_numpy(ids)
     return [image, attribute]
 
 
 def infer(client: grpcclient.InferenceServerClient, images, attributes) -> dict[str, np.ndarray]:
     """Call the `asen` ensemble: IMAGE [B,1], ATTRIBUTE [B,K] -> outputs with a [B,K,...] shape."""
-    result = client.infer("asen", ensemble_inputs(images, attributes))
-    return {name: result.as_numpy(name) for name in ("EMBEDDING", "ROI", "ATTENTION")}
+    result = client.infer(tensors.ENSEMBLE, ensemble_inputs(images, attributes))
+    names = (tensors.EMBEDDING, tensors.ROI, tensors.ATTENTION)
+    return {name: result.as_numpy(name) for name in names}
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from asen.data.synth.attributes import SYNTH_SPEC
 from asen.data.synth.garment import draw_garment
 from asen.data.synth.preview import contact_sheet
 from asen.data.synth.splits import SPLIT_IDS, draw_labels, split_queries
-from asen.errors import DataFormatError
+from asen_contract.errors import DataFormatError
 
 JPEG_QUALITY = 90
 PREVIEW_COUNT = 24
