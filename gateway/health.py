@@ -1,7 +1,13 @@
-"""grpc.health.v1 status that follows Triton readiness: NOT_SERVING while no endpoint is ready.
+"""grpc.health.v1 status of the gateway: liveness and readiness are separate service names.
 
-Load balancers and Kubernetes probes then route around a gateway whose Triton is down, and the
-gateway comes back to SERVING by itself once the Triton pool sees a ready endpoint again.
+- `liveness`: SERVING while the process runs and is not shutting down. It never depends on
+  Triton, so a gateway waiting for Triton (a fresh install loading models for many minutes, an
+  outage) is not restarted by the kubelet into CrashLoopBackOff.
+- `""` and `asen.v1.FashionSimilarity` (readiness): SERVING iff the gateway can serve, i.e. the
+  Triton pool has a ready endpoint. Load balancers and readiness probes route around a gateway
+  whose Triton is down; it comes back to SERVING by itself when Triton does.
+
+On shutdown every name turns NOT_SERVING (and stays so) before in-flight calls are drained.
 """
 
 from __future__ import annotations
@@ -12,6 +18,13 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
 SERVICE_NAME = "asen.v1.FashionSimilarity"
+LIVENESS = "liveness"
+READINESS_NAMES = ("", SERVICE_NAME)
+# What a probe asks for, by the question it answers.
+CHECKS = {"liveness": LIVENESS, "readiness": SERVICE_NAME}
+
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 class GatewayHealth:
@@ -20,13 +33,11 @@ class GatewayHealth:
         self._tasks: set[asyncio.Task] = set()
 
     async def set_serving(self, serving: bool) -> None:
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for service in ("", SERVICE_NAME):
-            await self.servicer.set(service, status)
+        """Readiness follows `serving`; liveness is SERVING whenever this is called (the process
+        is up), unless a shutdown has begun (the servicer then ignores every change)."""
+        await self.servicer.set(LIVENESS, _SERVING)
+        for service in READINESS_NAMES:
+            await self.servicer.set(service, _SERVING if serving else _NOT_SERVING)
 
     def on_readiness(self, ready: bool) -> None:
         """Synchronous callback for the Triton pool."""

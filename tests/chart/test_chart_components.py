@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import yaml
 
+from gateway.health import CHECKS
+
 from .rendering import ADAPTER_VALUES, EXAMPLES_DIR, Case, of_kind, pod_templates, render
 
 DEFAULTS = Case("defaults", None, False)
@@ -12,6 +14,12 @@ GATEWAY_ENV_CONTRACT = {
     "ASEN_REDIS_URL", "ASEN_CACHE_TTL_SECONDS", "ASEN_MAX_CANDIDATES", "ASEN_MAX_IN_FLIGHT",
     "ASEN_MAX_MESSAGE_BYTES", "ASEN_MAX_IMAGE_PIXELS", "ASEN_LOG_LEVEL",
 }  # fmt: skip
+# Liveness and startup must not depend on Triton (a fresh install loads models for minutes).
+PROBE_CHECKS = {
+    "startupProbe": "liveness",
+    "livenessProbe": "liveness",
+    "readinessProbe": "readiness",
+}
 
 
 def example(name: str) -> Case:
@@ -96,11 +104,13 @@ def test_gateway_contract(case: Case) -> None:
     assert gateway["command"] == ["python", "-m", "gateway"]
     assert set(env_of(gateway)) >= GATEWAY_ENV_CONTRACT
     tls = "ASEN_TLS_CERT" in env_of(gateway)
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        if tls:  # the kubelet's gRPC probe speaks plaintext only
-            assert gateway[probe]["tcpSocket"]["port"] == "grpc"
+    for probe, check in PROBE_CHECKS.items():
+        if tls:  # the kubelet's gRPC probe speaks plaintext only: the exec probe speaks TLS
+            assert gateway[probe]["exec"]["command"] == ["python", "-m", "gateway.probe", check]
+            assert "tcpSocket" not in gateway[probe] and "grpc" not in gateway[probe]
         else:
-            assert gateway[probe]["grpc"]["port"] == 50051
+            assert gateway[probe]["grpc"] == {"port": 50051, "service": CHECKS[check]}
+        assert gateway[probe]["timeoutSeconds"] >= 3, "an exec probe starts a Python process"
     assert {p["name"]: p["containerPort"] for p in gateway["ports"]} == {
         "grpc": 50051,
         "metrics": 9095,

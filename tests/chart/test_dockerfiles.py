@@ -5,8 +5,12 @@ imports."""
 from __future__ import annotations
 
 import ast
+import json
 import re
+import shutil
+import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -29,6 +33,7 @@ DISTRIBUTION_OF = {
     "numpy": "numpy",
     "PIL": "pillow",
     "pymilvus": "pymilvus",
+    "cryptography": "cryptography",
 }
 FIRST_PARTY = {"asen_contract", "gateway"}  # the gateway image holds no training code
 
@@ -153,3 +158,51 @@ def test_copied_paths_exist_and_pass_dockerignore() -> None:
                 source == entry or source.startswith(entry + "/") or Path(source).match(entry)
                 for entry in allowed
             ), f"{source} is excluded by .dockerignore"
+
+
+def image_app_paths(dockerfile: Path) -> list[str]:
+    """Repository paths the final stage copies under /app (from the build stage's /src)."""
+    paths = []
+    for keyword, rest in instructions(dockerfile):
+        if keyword == "COPY" and rest.startswith("--from="):
+            source, target = rest.split()[1:3]
+            if source.startswith("/src/") and target.startswith("/app/"):
+                assert source.removeprefix("/src/") == target.removeprefix("/app/")
+                paths.append(source.removeprefix("/src/").rstrip("/"))
+    return paths
+
+
+# Every module of the gateway package, imported the way the image runs it.
+_IMPORT_ALL = """
+import importlib, json, pathlib, sys
+for path in sorted(pathlib.Path("gateway").rglob("*.py")):
+    importlib.import_module(".".join(path.with_suffix("").parts).removesuffix(".__init__"))
+site = sys.argv[1]
+print(json.dumps(sorted({
+    name.split(".")[0] for name, module in list(sys.modules.items())
+    if (getattr(module, "__file__", None) or "").startswith(site)
+})))
+"""
+
+
+def test_gateway_image_holds_every_module_the_gateway_imports(tmp_path: Path) -> None:
+    """Lay out /app as the image does (only the copied folders), import every gateway module
+    with site-packages but without the editable install of this checkout, and compare the
+    third-party packages loaded with the pinned requirements. A first-party package the image
+    lacks (say a new top-level package imported through asen.errors) fails here."""
+    for path in image_app_paths(GATEWAY):
+        shutil.copytree(
+            REPO_ROOT / path, tmp_path / path, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    assert (tmp_path / "gateway" / "generated").is_dir(), "run `make proto` first"
+    site = sysconfig.get_paths()["purelib"]
+    script = f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {site!r}]\n" + _IMPORT_ALL
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script, site],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    pins = requirement_names(DOCKER_DIR / "requirements-gateway.txt")
+    direct = {module for module in loaded if module in DISTRIBUTION_OF}
+    assert {DISTRIBUTION_OF[m] for m in direct} - set(pins) == set()

@@ -96,14 +96,19 @@ redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
 {{- end }}
 {{- end }}
 
-{{/* Gateway probe: the standard gRPC health service over plaintext. The kubelet's gRPC probe
-cannot speak TLS, so with TLS on the probes fall back to a TCP connect on the same port. */}}
+{{/* Gateway probe handler; call with (dict "ctx" $ "check" "liveness"|"readiness").
+Both ask the gateway's grpc.health.v1 service: "liveness" (SERVING while the process runs, never
+dependent on Triton) or "asen.v1.FashionSimilarity" (readiness: a ready Triton endpoint). The
+kubelet's native gRPC probe speaks plaintext only, so with TLS on the probe is the exec command
+`python -m gateway.probe`, which speaks TLS (and mutual TLS) to the same health service. */}}
 {{- define "asen.gateway.probeHandler" -}}
-{{- if .Values.gateway.tls.enabled -}}
-tcpSocket:
-  port: grpc
+{{- $g := .ctx.Values.gateway -}}
+{{- if $g.tls.enabled -}}
+exec:
+  command: ["python", "-m", "gateway.probe", {{ .check | quote }}]
 {{- else -}}
 grpc:
-  port: {{ .Values.gateway.grpcPort }}
+  port: {{ $g.grpcPort }}
+  service: {{ get (dict "liveness" "liveness" "readiness" "asen.v1.FashionSimilarity") .check | quote }}
 {{- end -}}
 {{- end }}
