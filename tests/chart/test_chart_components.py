@@ -44,11 +44,33 @@ def env_of(container_spec: dict) -> dict[str, dict]:
 
 def test_triton_probes_use_health_endpoints(case: Case) -> None:
     triton = container(render(case), "triton")
-    assert triton["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
-    assert triton["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
-    assert triton["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     ports = {p["name"]: p["containerPort"] for p in triton["ports"]}
-    assert ports == {"http": 8000, "grpc": 8001, "metrics": 8002}
+    if "--allow-http=false" in triton["args"]:
+        assert ports == {"grpc": 8001, "metrics": 8002}
+        # Triton answers the gRPC health service with its ready state
+        assert triton["readinessProbe"]["grpc"] == {"port": 8001}
+        assert triton["startupProbe"]["grpc"] == {"port": 8001}
+        assert triton["livenessProbe"]["tcpSocket"] == {"port": "grpc"}
+    else:
+        assert "--http-port=8000" in triton["args"]
+        assert ports == {"http": 8000, "grpc": 8001, "metrics": 8002}
+        assert triton["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+        assert triton["startupProbe"]["httpGet"]["path"] == "/v2/health/ready"
+        assert triton["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert "--model-control-mode=none" in triton["args"]
+
+
+def test_triton_http_is_off_unless_asked_for() -> None:
+    defaults = render(DEFAULTS)
+    assert "--allow-http=false" in container(defaults, "triton")["args"]
+    for service in of_kind(defaults, "Service"):
+        assert 8000 not in {p["port"] for p in service["spec"]["ports"]}
+    cpu = render(example("cpu-only"))
+    assert "--http-port=8000" in container(cpu, "triton")["args"]
+    (triton_service,) = [
+        s for s in of_kind(cpu, "Service") if s["metadata"]["name"] == "asen-triton"
+    ]
+    assert {p["name"] for p in triton_service["spec"]["ports"]} == {"http", "grpc", "metrics"}
 
 
 def test_triton_has_in_memory_dev_shm(case: Case) -> None:

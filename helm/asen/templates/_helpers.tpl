@@ -112,3 +112,21 @@ grpc:
   service: {{ get (dict "liveness" "liveness" "readiness" "asen.v1.FashionSimilarity") .check | quote }}
 {{- end -}}
 {{- end }}
+
+{{/* Triton readiness probe handler: /v2/health/ready, or the gRPC health service (the same
+ready state in Triton) when the HTTP endpoint is off. */}}
+{{- define "asen.triton.readyHandler" -}}
+{{- if .Values.triton.http.enabled -}}
+httpGet:
+  path: /v2/health/ready
+  port: http
+{{- else -}}
+grpc:
+  port: 8001
+{{- end -}}
+{{- end }}
+
+{{/* True when Triton pods mount a TensorRT engine cache (only GPU pods build engines). */}}
+{{- define "asen.triton.engineCache" -}}
+{{- if and .Values.triton.gpu.enabled .Values.triton.engineCache.enabled }}true{{ end -}}
+{{- end }}
