@@ -25,6 +25,17 @@ REQUEST_DURATION = Histogram(
     ["method"],
     buckets=_LATENCY_BUCKETS,
 )
+STREAM_DURATION = Histogram(
+    "asen_gateway_stream_duration_seconds",
+    "Time of one whole stream (EmbedStream, UpsertItems), from its start to its last answer.",
+    ["method"],
+    buckets=(0.1, 1.0, 10.0, 60.0, 300.0, 1800.0, 7200.0),
+)
+STREAM_ITEMS = Counter(
+    "asen_gateway_stream_items_total",
+    "Items answered inside streams (EmbedStream, UpsertItems), by gRPC status code name.",
+    ["method", "code"],
+)
 CACHE_HITS = Counter(
     "asen_gateway_cache_hits_total",
     "Embedding cache hits (one per attribute embedding).",

@@ -4,6 +4,7 @@ stays silent when it should)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,12 +12,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .rendering import MONITORING_API, Case, helm, of_kind, render, template_args
-from .tools import promtool_path
+from .rendering import CHART_DIR, MONITORING_API, Case, helm, of_kind, render, template_args
+from .tools import REPO_ROOT, promtool_path
 
 UNIT_TESTS = Path(__file__).parent / "promtool" / "alerts.test.yaml"
 MONITORED = Case("defaults+monitoring", None, True)
 REQUIRED_ALERTS = {
+    "AsenAvailabilityBudgetBurnFast",
+    "AsenAvailabilityBudgetBurnSlow",
+    "AsenLatencyBudgetBurnFast",
+    "AsenLatencyBudgetBurnSlow",
+    "AsenStreamItemErrorRatio",
+    "AsenGatewayAbsent",
+    "AsenGatewayTargetDown",
+    "AsenTritonTargetDown",
+    "AsenRedisTargetDown",
+    "AsenRedisDown",
     "AsenGatewayHighErrorRatio",
     "AsenGatewayHighLatencyP99",
     "AsenCacheHitRatioCollapsed",
@@ -85,6 +96,9 @@ def test_every_alert_has_a_firing_and_a_silent_case() -> None:
     [
         "monitoring.prometheusRule.alerts.tritonQueueTimeMs=1000",
         "monitoring.prometheusRule.alerts.errorRatio=0.5",
+        "monitoring.prometheusRule.slo.availability.objective=0.9",
+        'monitoring.prometheusRule.slo.latency.thresholdSeconds="2.5"',
+        "monitoring.prometheusRule.alerts.streamItemErrorRatio=0.2",
     ],
 )
 def test_unit_tests_notice_a_changed_threshold(tmp_path: Path, override: str) -> None:
@@ -94,3 +108,47 @@ def test_unit_tests_notice_a_changed_threshold(tmp_path: Path, override: str) ->
     assert MONITORING_API in result.stdout
     write_rules(tmp_path, rule_groups([d for d in yaml.safe_load_all(result.stdout) if d]))
     assert promtool("test", "rules", str(tmp_path / UNIT_TESTS.name)).returncode != 0
+
+
+def runbook_anchors() -> set[str]:
+    """GitHub-style anchors of the second-level headings of docs/runbooks.md."""
+    text = (REPO_ROOT / "docs" / "runbooks.md").read_text()
+    return {line[3:].strip().lower() for line in text.splitlines() if line.startswith("## ")}
+
+
+def test_every_alert_links_to_its_runbook_section() -> None:
+    anchors = runbook_anchors()
+    for group in rule_groups(render(MONITORED)):
+        for rule in group["rules"]:
+            if "alert" not in rule:
+                continue
+            url = rule["annotations"]["runbook_url"]
+            base, _, anchor = url.partition("#")
+            assert base == "docs/runbooks.md", url
+            assert anchor == rule["alert"].lower() and anchor in anchors, rule["alert"]
+
+
+def test_runbook_base_url_is_configurable() -> None:
+    result = helm(
+        *template_args(None, monitoring_api=True),
+        "--set",
+        "monitoring.prometheusRule.runbookBaseUrl=https://docs.example.com/runbooks",
+    )
+    assert result.returncode == 0, result.stderr
+    groups = rule_groups([d for d in yaml.safe_load_all(result.stdout) if d])
+    urls = {r["annotations"]["runbook_url"] for g in groups for r in g["rules"] if "alert" in r}
+    assert all(url.startswith("https://docs.example.com/runbooks#asen") for url in urls)
+
+
+def test_slo_latency_threshold_is_a_bucket_the_gateway_writes() -> None:
+    """The latency SLO counts calls under one `le` bucket; the schema lists exactly the bounds
+    gateway.metrics uses, written as prometheus_client writes them."""
+    from prometheus_client.utils import floatToGoString
+
+    from gateway.metrics import REQUEST_DURATION
+
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    slo = schema["properties"]["monitoring"]["properties"]["prometheusRule"]["properties"]["slo"]
+    allowed = slo["properties"]["latency"]["properties"]["thresholdSeconds"]["enum"]
+    buckets = [floatToGoString(b) for b in REQUEST_DURATION._upper_bounds if b != float("inf")]
+    assert allowed == buckets

@@ -31,9 +31,12 @@ def test_helm_template_renders_workloads(case: Case) -> None:
 
 def test_monitoring_objects_follow_the_cluster_api(case: Case) -> None:
     """ServiceMonitors and the PrometheusRule exist exactly when monitoring.coreos.com/v1 does."""
-    kinds = [manifest["kind"] for manifest in render(case)]
+    manifests = render(case)
+    kinds = [manifest["kind"] for manifest in manifests]
+    bundled_redis = any(m["metadata"]["name"] == "asen-redis" for m in manifests)
     if case.monitoring_api:
-        assert kinds.count("ServiceMonitor") == 2
+        # gateway, Triton, and the bundled Redis' exporter
+        assert kinds.count("ServiceMonitor") == 2 + bundled_redis
         assert kinds.count("PrometheusRule") == 1
     else:
         assert "ServiceMonitor" not in kinds

@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from .rendering import ADAPTER_VALUES, CHART_DIR, Case, of_kind, render
 
-METRIC = re.compile(r"\b(?:asen_gateway|nv)_[a-z0-9_]+\b")
+METRIC = re.compile(r"\b(?:asen_gateway|nv|redis)_[a-z0-9_]+\b")
 DASHBOARD = CHART_DIR / "files" / "dashboards" / "asen-overview.json"
 # Metrics Triton exposes (names from Triton's metrics documentation).
 TRITON_METRICS = {
@@ -34,6 +34,8 @@ TRITON_METRICS = {
     "nv_gpu_memory_used_bytes",
     "nv_gpu_power_usage",
 }
+# Metrics of the bundled Redis' exporter sidecar (oliver006/redis_exporter) the alerts use.
+REDIS_EXPORTER_METRICS = {"redis_up"}
 SAMPLE_SUFFIXES = {
     "counter": ("_total",),
     "gauge": ("",),
@@ -109,3 +111,8 @@ def test_the_rendered_dashboard_is_the_shipped_file() -> None:
         if "asen-overview.json" in m["data"]
     ]
     assert json.loads(config_map["data"]["asen-overview.json"]) == json.loads(DASHBOARD.read_text())
+
+
+def test_redis_metric_names_exist_in_the_exporter() -> None:
+    used = {n for n in used_names() if n.startswith("redis_")}
+    assert used and used - REDIS_EXPORTER_METRICS == set()

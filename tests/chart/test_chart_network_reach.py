@@ -61,7 +61,8 @@ def test_triton_is_reachable_only_from_this_releases_gateway(case: Case) -> None
 
 def test_redis_is_reachable_only_from_this_releases_gateway(case: Case) -> None:
     bundled = "redis" in component_pods(render(case))
-    assert reach(case, "redis") == ({"redis": {"gateway"}} if bundled else {})
+    expected = {"redis": {"gateway"}, "metrics": {"prometheus"}}  # metrics: the exporter
+    assert reach(case, "redis") == (expected if bundled else {})
 
 
 def test_gateway_serves_its_clients_and_prometheus_only(case: Case) -> None:

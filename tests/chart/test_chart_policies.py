@@ -68,7 +68,8 @@ def test_every_metrics_port_is_scraped(monitoring_case: Case) -> None:
         for port in container.get("ports", [])
         if port["name"] == "metrics"
     ]
-    assert len(metrics_pods) == 2, "gateway and Triton expose metrics"
+    components = {labels["app.kubernetes.io/component"] for _, labels in metrics_pods}
+    assert {"gateway", "triton"} <= components, "gateway and Triton expose metrics"
     for workload, labels in metrics_pods:
         scraped = False
         for service in services:
@@ -133,7 +134,10 @@ def test_only_gateway_reaches_triton_and_redis(case: Case) -> None:
 
 def test_only_prometheus_reaches_metrics_ports(case: Case) -> None:
     manifests = render(case)
-    for component in ("gateway", "triton"):
+    components = {
+        t["metadata"]["labels"]["app.kubernetes.io/component"] for _, t in pod_templates(manifests)
+    }
+    for component in {"gateway", "triton", "redis"} & components:
         (peer,) = ingress_sources(manifests, component)["metrics"]
         assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
         assert "namespaceSelector" in peer

@@ -130,3 +130,13 @@ grpc:
 {{- define "asen.triton.engineCache" -}}
 {{- if and .Values.triton.gpu.enabled .Values.triton.engineCache.enabled }}true{{ end -}}
 {{- end }}
+
+{{/* runbook_url of an alert: a section of docs/runbooks.md (its heading is the alert name). */}}
+{{- define "asen.runbookUrl" -}}
+{{- printf "%s#%s" .ctx.Values.monitoring.prometheusRule.runbookBaseUrl (lower .alert) -}}
+{{- end }}
+
+{{/* True when the bundled Redis runs with its Prometheus exporter sidecar. */}}
+{{- define "asen.redis.exporterEnabled" -}}
+{{- if and (eq .Values.redis.mode "bundled") .Values.redis.bundled.exporter.enabled }}true{{ end -}}
+{{- end }}
