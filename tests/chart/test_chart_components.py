@@ -179,12 +179,12 @@ def test_bundled_redis_requires_auth_and_is_a_cache() -> None:
     assert args[args.index("--maxmemory-policy") + 1] == "allkeys-lru"
     assert args[args.index("--appendonly") + 1] == "no", "persistence is off by default"
     assert not of_kind(manifests, "PersistentVolumeClaim")
-    (secret,) = of_kind(manifests, "Secret")
-    assert len(secret["data"]["redis-password"]) >= 32
+    assert not of_kind(manifests, "Secret"), "the password Secret is the user's"
     gateway_env = env_of(container(manifests, "gateway"))
     assert gateway_env["ASEN_REDIS_URL"]["value"] == "redis://asen-redis:6379/0"
     ref = gateway_env["ASEN_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]
-    assert ref == {"name": secret["metadata"]["name"], "key": "redis-password"}
+    assert ref == {"name": "asen-redis-auth", "key": "redis-password"}
+    assert env_of(redis)["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == ref
 
 
 def test_external_redis_replaces_the_bundled_one() -> None:

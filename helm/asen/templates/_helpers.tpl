@@ -40,10 +40,15 @@ app.kubernetes.io/component: {{ .component }}
 {{ include "asen.selectorLabels" . }}
 {{- end }}
 
-{{/* "repository:tag"; the tag falls back to the chart's appVersion. */}}
+{{/* "repository:tag", or "repository:tag@sha256:..." with a digest (the digest decides what
+runs; the tag stays for people). The tag falls back to the chart's appVersion. */}}
 {{- define "asen.image" -}}
 {{- $tag := default .ctx.Chart.AppVersion .image.tag -}}
+{{- if .image.digest -}}
+{{- printf "%s:%s@%s" .image.repository $tag .image.digest -}}
+{{- else -}}
 {{- printf "%s:%s" .image.repository $tag -}}
+{{- end -}}
 {{- end }}
 
 {{/* True when the Prometheus Operator CRDs are served by the cluster. */}}
@@ -51,9 +56,20 @@ app.kubernetes.io/component: {{ .component }}
 {{- if .Capabilities.APIVersions.Has "monitoring.coreos.com/v1" }}true{{ end -}}
 {{- end }}
 
-{{/* Name of the Secret holding the bundled Redis password. */}}
+{{/* Name and key of the Secret holding the bundled Redis password. The chart never generates
+a password: a generated one (randAlphaNum, lookup) changes whenever the chart is rendered
+without cluster access (GitOps controllers, `helm template`), and Redis and the gateways would
+disagree. The Secret is auth.existingSecret, or <release>-asen-redis-auth, which the chart
+creates only from auth.password and otherwise expects to exist (NOTES and docs say how). */}}
 {{- define "asen.redis.secretName" -}}
-{{- default (include "asen.redis.fullname" .) .Values.redis.bundled.auth.existingSecret -}}
+{{- default (printf "%s-auth" (include "asen.redis.fullname" .)) .Values.redis.bundled.auth.existingSecret -}}
+{{- end }}
+{{- define "asen.redis.secretKey" -}}
+{{- if .Values.redis.bundled.auth.existingSecret -}}
+{{- .Values.redis.bundled.auth.existingSecretKey -}}
+{{- else -}}
+redis-password
+{{- end -}}
 {{- end }}
 
 {{/* The Redis URL the gateway connects to (password passed separately). */}}
@@ -139,4 +155,39 @@ grpc:
 {{/* True when the bundled Redis runs with its Prometheus exporter sidecar. */}}
 {{- define "asen.redis.exporterEnabled" -}}
 {{- if and (eq .Values.redis.mode "bundled") .Values.redis.bundled.exporter.enabled }}true{{ end -}}
+{{- end }}
+
+{{/* Pod-level extension points shared by the workloads; call with
+(dict "ctx" $ "values" $component "component" "gateway"). Spread constraints without a
+labelSelector get the component's selector labels. */}}
+{{- define "asen.podExtensions" -}}
+{{- with .values.runtimeClassName }}
+runtimeClassName: {{ . }}
+{{- end }}
+{{- with .values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- range . }}
+{{- $constraint := . }}
+{{- if not (hasKey $constraint "labelSelector") }}
+{{- $constraint = merge (dict "labelSelector" (dict "matchLabels" (include "asen.selectorLabels" (dict "ctx" $.ctx "component" $.component) | fromYaml))) $constraint }}
+{{- end }}
+- {{ toYaml $constraint | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Extra pod labels (never part of the selector) and annotations of a component's pods. */}}
+{{- define "asen.podMetadata" -}}
+labels:
+  {{- include "asen.componentLabels" (dict "ctx" .ctx "component" .component) | nindent 2 }}
+  {{- with .values.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .values.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}
