@@ -30,6 +30,8 @@ def candidate_peers(pods: dict[str, dict]) -> list[Peer]:
         Peer("other-in-monitoring", {"app": "grafana"}, namespace="monitoring"),
     ]
     peers += [Peer(name, t["metadata"]["labels"]) for name, t in pods.items() if name != "gateway"]
+    helm_test = gateway | {"app.kubernetes.io/component": "test"}
+    peers.append(Peer("helm-test", helm_test))
     return peers
 
 
@@ -68,8 +70,9 @@ def test_redis_is_reachable_only_from_this_releases_gateway(case: Case) -> None:
 def test_gateway_serves_its_clients_and_prometheus_only(case: Case) -> None:
     ports = reach(case, "gateway")
     assert ports["metrics"] == {"prometheus"}
+    assert "helm-test" in ports["grpc"], "`helm test` must reach the gateway"
     if case.values_file is not None and case.values_file.stem == "tls":
-        assert ports["grpc"] == set(), "only namespaces labelled asen-client: true"
+        assert ports["grpc"] == {"helm-test"}, "only namespaces labelled asen-client: true"
     else:
         assert "curl-in-namespace" in ports["grpc"]
 
