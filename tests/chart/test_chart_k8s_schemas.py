@@ -22,6 +22,7 @@ CRD_SCHEMA_DIR = Path(__file__).parent / "crd_schemas"
 CRD_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.schema.json",
     ("monitoring.coreos.com/v1", "PrometheusRule"): "prometheusrule.schema.json",
+    ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject.schema.json",
 }
 
 
@@ -70,3 +71,18 @@ def test_crd_schemas_reject_unknown_fields() -> None:
     del rule["spec"]["groups"][0]["rules"][0]["expr"]
     with pytest.raises(jsonschema.ValidationError):
         validate_crd(rule)
+
+
+def test_scaledobject_schema_rejects_unknown_fields() -> None:
+    from .rendering import EXAMPLES_DIR
+
+    manifests = render(Case("keda", EXAMPLES_DIR / "keda.yaml", False))
+    scaled = next(m for m in manifests if m["kind"] == "ScaledObject")
+    validate_crd(scaled)
+    scaled["spec"]["triggers"][0]["metadata"]["threshold"] = 20  # KEDA wants strings
+    with pytest.raises(jsonschema.ValidationError):
+        validate_crd(scaled)
+    del scaled["spec"]["triggers"][0]["metadata"]["threshold"]
+    scaled["spec"]["maxReplicas"] = 8  # the HPA's spelling, not KEDA's
+    with pytest.raises(jsonschema.ValidationError):
+        validate_crd(scaled)
