@@ -142,7 +142,7 @@ def export_small_model(directory: Path) -> Path:
     from asen.export.repository import export_repository
     from asen.export.settings import ExportSettings
     from asen.model.config import ModelConfig
-    from asen.model.factory import build_model
+    from asen.model.network import ASEN
 
     torch.manual_seed(0)
     config = ModelConfig(
@@ -157,7 +157,7 @@ def export_small_model(directory: Path) -> Path:
     names = ["collar_design", "neckline_design", "sleeve_length", "lapel_design"]
     attributes = [AttributeSpec(n, 4, None) for n in names]
     checkpoint = directory / "bench.pt"
-    save_checkpoint(checkpoint, build_model(config), attributes)
+    save_checkpoint(checkpoint, ASEN(config), attributes)
     repository = directory / "repository"
     export_repository(load_checkpoint(checkpoint), repository, ExportSettings(target="cpu"))
     return repository

@@ -34,7 +34,7 @@ from asen.export.repository import export_repository
 from asen.export.settings import ExportSettings
 from asen.inference import Embedder
 from asen.model.config import ModelConfig
-from asen.model.factory import build_model
+from asen.model.network import ASEN
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
 from asen_contract.images import decode_image
@@ -63,7 +63,7 @@ def full_size_checkpoint(folder: Path) -> Path:
     torch.manual_seed(0)
     path = folder / "asenpp.pt"
     specs = [AttributeSpec(f"attribute_{i}", 5) for i in range(ATTRIBUTES)]
-    save_checkpoint(path, build_model(ModelConfig(num_attributes=ATTRIBUTES)), specs)
+    save_checkpoint(path, ASEN(ModelConfig(num_attributes=ATTRIBUTES)), specs)
     return path
 
 

@@ -16,7 +16,7 @@ from asen.baseline.embed import baseline_embed_fn
 from asen.baseline.model import BaselineConfig, TripletNet
 from asen.baseline.step import BaselineTriplets
 from asen.evaluation import EvaluationReport
-from asen.model.resnet import load_imagenet_weights
+from asen.model.imagenet import initialise_backbone
 from asen.training.distributed import DistContext, run_in_context
 from asen.training.optim import single_group_optimizer, step_scheduler
 from asen.training.precision import Precision
@@ -48,8 +48,7 @@ def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:
     seed_everything(settings.seed)
     config = BaselineConfig(settings.global_backbone, settings.embed_size, settings.global_size)
     model = TripletNet(config)
-    if settings.backbone_weights_global is not None:
-        load_imagenet_weights(model.basenet, settings.backbone_weights_global)
+    initialise_backbone(model.basenet, config.backbone, settings.backbone_weights_global)
     model.to(context.device).train()
     optimizer = single_group_optimizer(model, settings.stage1_optim)
     embed_fn = baseline_embed_fn(model, context.device)

@@ -1,17 +1,14 @@
 """ResNet backbones truncated after layer3, with torchvision's parameter names.
 
 The names match torchvision (conv1, bn1, layer1.0.conv1, ...) so ImageNet weights and the
-official ASEN++ checkpoints load without renaming. torchvision itself is not a dependency.
+official ASEN++ checkpoints load without renaming (`asen.model.imagenet` reads torchvision's
+files). torchvision itself is not a dependency.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import nn
-
-from asen_contract.errors import CheckpointError
 
 
 class BasicBlock(nn.Module):
@@ -104,24 +101,3 @@ _SPECS: dict[str, tuple[type[nn.Module], list[int], int]] = {
 def build_backbone(name: str) -> TruncatedResNet:
     block, layers, width = _SPECS[name]
     return TruncatedResNet(block, layers, width)
-
-
-def load_imagenet_weights(backbone: TruncatedResNet, path: Path) -> None:
-    """Load a torchvision ImageNet `.pth`; layer4 and fc are dropped, anything else must fit."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as error:
-        raise CheckpointError(f"cannot read backbone weights {path}: {error}") from error
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    wanted = backbone.state_dict()
-    kept = {k: v for k, v in state.items() if not k.startswith(("layer4.", "fc."))}
-    missing = sorted(set(wanted) - set(kept))
-    unexpected = sorted(set(kept) - set(wanted))
-    wrong = sorted(k for k in set(kept) & set(wanted) if kept[k].shape != wanted[k].shape)
-    if missing or unexpected or wrong:
-        raise CheckpointError(
-            f"backbone weights {path} do not fit: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
-        )
-    backbone.load_state_dict(kept)

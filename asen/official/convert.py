@@ -13,12 +13,12 @@ from typing import Any
 
 import torch
 
-from asen.checkpoint import AttributeSpec, load_state_strict, save_checkpoint
+from asen.checkpoint import AttributeSpec, load_strict, map_keys, save_checkpoint
 from asen.data.metadata import DatasetSpec, get_dataset_spec
 from asen.model.config import ModelConfig
 from asen.model.network import ASEN
 from asen.official.architecture import infer_config
-from asen.official.state_file import read_official_checkpoint
+from asen.official.state_file import official_key, read_official_checkpoint
 from asen_contract.errors import CheckpointError
 
 _SHARED_TABLES = (
@@ -52,18 +52,22 @@ def import_official(source: Path, dataset: str, out: Path, **settings: Any) -> I
     non-weight fields (global_size, local_size, threshold, beta), paper defaults otherwise."""
     official = read_official_checkpoint(source)
     spec = get_dataset_spec(dataset)
-    state = _complete_batch_counters(official.state)
+    state = _complete_batch_counters(map_keys(official.state, official_key))
     config = infer_config(state, **settings)
     _check_attributes(config, spec)
     _check_shared_table(state)
     model = ASEN(config)
-    load_state_strict(model, state, f"official checkpoint {source}")
+    load_strict(model, state, f"official checkpoint {source}")
     model.eval()
     attributes = [
         AttributeSpec(name, count, None if spec.value_names is None else list(spec.value_names[i]))
         for i, (name, count) in enumerate(zip(spec.attributes, spec.num_values, strict=True))
     ]
-    extra = {"imported_from": "official ASEN++", "source_file": Path(source).name}
+    extra = {
+        "imported_from": "official ASEN++",
+        "source_file": Path(source).name,
+        "source_sha256": official.sha256,
+    }
     extra.update({f"official_{key}": value for key, value in official.metadata.items()})
     sha256 = save_checkpoint(Path(out), model, attributes, dataset=spec.name.lower(), extra=extra)
     return ImportSummary(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from asen.checkpoint import read_torch_bytes
 from asen_contract.errors import CheckpointError
 
 # Some trainers store numpy scalars (e.g. a numpy float mAP); these rebuild plain numbers only.
@@ -26,21 +27,21 @@ _NUMPY_SCALAR_GLOBALS = [
     np.dtypes.Int64DType,
     np.dtypes.Int32DType,
 ]
+_DATA_PARALLEL = "module."
 
 
 @dataclass
 class OfficialCheckpoint:
-    """The state dict (with any DataParallel `module.` prefix removed) and the file's metadata."""
+    """The state dict (names as the official trainer saved them) and the file's metadata."""
 
     state: dict[str, torch.Tensor]
     metadata: dict[str, Any]
+    sha256: str = ""
 
 
 def read_official_checkpoint(path: Path) -> OfficialCheckpoint:
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"official checkpoint {path} does not exist")
-    payload = _safe_load(path)
+    payload, sha256 = _safe_load(path)
     if isinstance(payload, dict) and "model" in payload:
         state, metadata = payload["model"], {k: v for k, v in payload.items() if k != "model"}
     else:
@@ -53,24 +54,22 @@ def read_official_checkpoint(path: Path) -> OfficialCheckpoint:
     not_tensors = sorted(str(k) for k, v in state.items() if not isinstance(v, torch.Tensor))
     if not_tensors:
         raise CheckpointError(f"{path}: state dict entries that are not tensors: {not_tensors[:5]}")
-    return OfficialCheckpoint(strip_data_parallel_prefix(state), _plain_metadata(metadata))
+    return OfficialCheckpoint(dict(state), _plain_metadata(metadata), sha256)
 
 
-def strip_data_parallel_prefix(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """nn.DataParallel saves every name as `module.<name>`; remove it when all names carry it."""
-    if all(key.startswith("module.") for key in state):
-        return {key[len("module.") :]: value for key, value in state.items()}
-    return dict(state)
+def official_key(key: str) -> str:
+    """Key map for the strict loader: nn.DataParallel saved every name as `module.<name>`."""
+    return key[len(_DATA_PARALLEL) :] if key.startswith(_DATA_PARALLEL) else key
 
 
-def _safe_load(path: Path) -> Any:
+def _safe_load(path: Path) -> tuple[Any, str]:
     try:
-        with torch.serialization.safe_globals(_NUMPY_SCALAR_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a bad or unsafe file
+        return read_torch_bytes(path, "official checkpoint", _NUMPY_SCALAR_GLOBALS)
+    except CheckpointError as error:
+        if not path.is_file():
+            raise
         raise CheckpointError(
-            f"cannot read official checkpoint {path}: {error}\n"
-            "Only files holding tensors and plain numbers are accepted (loaded with "
+            f"{error}\nOnly files holding tensors and plain numbers are accepted (loaded with "
             "weights_only=True, so no code in the file runs). A checkpoint that stores other "
             "objects must be re-saved as torch.save({'model': model.state_dict()}) first."
         ) from error

@@ -11,11 +11,17 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
+from asen.checkpoint import (
+    AttributeSpec,
+    load_checkpoint,
+    load_strict,
+    save_checkpoint,
+    under_prefix,
+)
 from asen.data.dataset import FashionDataset
 from asen.evaluation import EvaluationReport
 from asen.model.config import ModelConfig
-from asen.model.factory import build_model
+from asen.model.imagenet import initialise_backbone
 from asen.model.network import ASEN
 from asen.training.distributed import DistContext
 from asen.training.local_crops import LocalCropper
@@ -26,6 +32,8 @@ from asen.training.stage import BEST, StagePlan
 from asen.training.steps import GlobalLocalTriplets, GlobalTriplets
 from asen.training.validation import asen_embed_fn, validate
 from asen_contract.errors import CheckpointError
+
+GLOBAL_PREFIX = "choices.global."
 
 
 def model_config(settings: TrainSettings, num_attributes: int, with_local: bool) -> ModelConfig:
@@ -43,14 +51,22 @@ def model_config(settings: TrainSettings, num_attributes: int, with_local: bool)
 
 
 def stage1_model(settings: TrainSettings, num_attributes: int) -> ASEN:
-    config = model_config(settings, num_attributes, with_local=False)
-    return build_model(config, global_backbone_weights=settings.backbone_weights_global)
+    model = ASEN(model_config(settings, num_attributes, with_local=False))
+    initialise_backbone(
+        model.choices["global"]["basenet"],
+        settings.global_backbone,
+        settings.backbone_weights_global,
+    )
+    return model
 
 
 def stage2_model(settings: TrainSettings, num_attributes: int, stage1_path: Path) -> ASEN:
     """Full network; global branch + attribute table from the stage-1 checkpoint."""
     config = model_config(settings, num_attributes, with_local=True)
-    model = build_model(config, local_backbone_weights=settings.backbone_weights_local)
+    model = ASEN(config)
+    initialise_backbone(
+        model.choices["local"]["basenet"], settings.local_backbone, settings.backbone_weights_local
+    )
     stage1 = load_checkpoint(stage1_path)
     expected = dataclasses.replace(config, local_backbone=None)
     # A full ASEN++ checkpoint (e.g. an imported official one) may start stage 2 as well.
@@ -60,14 +76,12 @@ def stage2_model(settings: TrainSettings, num_attributes: int, stage1_path: Path
             f"{stage1_path} was trained with another global architecture: "
             f"{stage1.config} vs {expected}"
         )
-    global_state = {
-        key: value
-        for key, value in stage1.model.state_dict().items()
-        if key.startswith("choices.global.")
-    }
-    missing, unexpected = model.load_state_dict(global_state, strict=False)
-    if unexpected or any(key.startswith("choices.global.") for key in missing):
-        raise CheckpointError(f"{stage1_path}: the global branch does not load into stage 2")
+    load_strict(
+        model.choices["global"],
+        stage1.model.state_dict(),
+        f"{stage1_path} (the global branch)",
+        under_prefix(GLOBAL_PREFIX),
+    )
     return model
 
 

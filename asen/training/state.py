@@ -3,7 +3,8 @@
 Model, optimiser and scheduler state, completed epochs, best validation MAP so far, per-epoch
 history, and the RNG states (Python, numpy, torch CPU and CUDA). Triplets themselves depend only
 on (seed, epoch), so a resumed run samples the same triplets the uninterrupted run would have.
-Written atomically (temporary file + rename): an interrupted save never corrupts the last state.
+Written by the project's one atomic writer and read back weights-only: the RNG states are kept
+as tensors, numbers and lists, so no pickled objects are needed.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from asen_contract.errors import CheckpointError
+from asen.checkpoint import read_torch_file, save_torch_file
 
 STATE_FORMAT = "asen-training-state"
+STATE_VERSION = 2
 
 
 @dataclass
@@ -34,12 +36,15 @@ class TrainingState:
     scheduler: dict[str, Any]
     scaler: dict[str, Any] = field(default_factory=dict)
     rng: dict[str, Any] = field(default_factory=dict)
+    record: dict[str, Any] = field(default_factory=dict)  # what the stage's checkpoints record
 
 
 def capture_rng() -> dict[str, Any]:
+    version, mt_state, gauss = random.getstate()
+    name, keys, position, has_gauss, cached = np.random.get_state()
     state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": [version, list(mt_state), gauss],
+        "numpy": [name, torch.from_numpy(np.asarray(keys)), position, has_gauss, cached],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -49,33 +54,27 @@ def capture_rng() -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any]) -> None:
     if "python" in state:
-        random.setstate(state["python"])
+        version, mt_state, gauss = state["python"]
+        random.setstate((version, tuple(mt_state), gauss))
     if "numpy" in state:
-        np.random.set_state(state["numpy"])
+        name, keys, position, has_gauss, cached = state["numpy"]
+        np.random.set_state((name, keys.numpy(), position, has_gauss, cached))
     if "torch" in state:
         torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_training_state(path: Path, state: TrainingState) -> None:
-    payload = {"format": STATE_FORMAT, **state.__dict__}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(payload, temporary)
-    temporary.replace(path)
+def save_training_state(path: Path, state: TrainingState) -> str:
+    return save_torch_file(path, STATE_FORMAT, STATE_VERSION, dict(vars(state)))
 
 
 def load_training_state(path: Path) -> TrainingState:
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no training state to resume at {path}")
-    try:
-        # Our own file: it holds Python/numpy RNG tuples, which the weights-only loader refuses.
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:  # torch raises many types for a bad file
-        raise CheckpointError(f"cannot read training state {path}: {error}") from error
-    if not isinstance(payload, dict) or payload.pop("format", None) != STATE_FORMAT:
-        raise CheckpointError(f"{path} is not a training state file (stage{{1,2}}/last.pt)")
-    return TrainingState(**payload)
+    stored = read_torch_file(
+        path,
+        STATE_FORMAT,
+        {STATE_VERSION},
+        "training state",
+        "a resumed stage continues from RUNDIR/<stage>/last.pt",
+    )
+    return TrainingState(**stored.payload)

@@ -9,8 +9,8 @@ import torch
 from torch.nn import functional
 
 from asen.model.config import ModelConfig
-from asen.model.factory import build_model
 from asen.model.fusion import fuse
+from asen.model.network import ASEN
 
 OFFICIAL_KEYS = [
     "choices.global.attrnet.attr_embedding.weight",
@@ -30,7 +30,7 @@ OFFICIAL_KEYS = [
 @pytest.fixture(scope="module")
 def full_model():
     torch.manual_seed(0)
-    return build_model(ModelConfig(num_attributes=8)).eval()
+    return ASEN(ModelConfig(num_attributes=8)).eval()
 
 
 def test_full_size_shapes_and_official_names(full_model) -> None:
@@ -60,7 +60,7 @@ def test_attention_is_a_distribution_that_weights_raw_features() -> None:
         attribute_embed_size=8,
         global_common_size=8,
     )
-    model = build_model(config).eval()
+    model = ASEN(config).eval()
     head = model.choices["global"]["attnnet"]
     features = torch.randn(2, 64, 4, 4)
     attribute = model.choices["global"]["attrnet"](torch.tensor([0, 2]))
@@ -88,7 +88,7 @@ def test_ablation_switches_remove_their_parameters() -> None:
         spatial_attention=False,
         channel_attention=False,
     )
-    keys = build_model(config).state_dict().keys()
+    keys = ASEN(config).state_dict().keys()
     assert not any(".conv.weight" in k and "attnnet" in k for k in keys)
     assert not any("attnnet.fc1" in k for k in keys)
 

@@ -1,0 +1,95 @@
+"""The project's model checkpoint: weights plus everything needed to use them.
+
+A checkpoint records the architecture (ModelConfig), the attribute names and value counts,
+and the state dict, so `asen embed`, `asen evaluate` and `asen export` need nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from asen.checkpoint.strict_load import load_strict
+from asen.checkpoint.torch_file import read_torch_file, save_torch_file
+from asen.model.config import ModelConfig
+from asen.model.network import ASEN
+from asen_contract.errors import CheckpointError
+
+FORMAT = "asen-serving-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    name: str
+    num_values: int
+    value_names: list[str] | None = None
+
+
+@dataclass
+class LoadedCheckpoint:
+    model: ASEN
+    config: ModelConfig
+    attributes: list[AttributeSpec]
+    sha256: str
+    dataset: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_version(self) -> str:
+        """Short, stable identity of the weights: part of every embedding's provenance."""
+        return f"ckpt-{self.sha256[:12]}"
+
+    def attribute_index(self, name: str) -> int:
+        for index, spec in enumerate(self.attributes):
+            if spec.name == name:
+                return index
+        known = ", ".join(spec.name for spec in self.attributes)
+        raise CheckpointError(f"unknown attribute {name!r}; this model knows: {known}")
+
+
+def save_checkpoint(
+    path: Path,
+    model: ASEN,
+    attributes: list[AttributeSpec],
+    dataset: str = "",
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """Write atomically and return the file's SHA-256."""
+    if len(attributes) != model.config.num_attributes:
+        raise CheckpointError(
+            f"{len(attributes)} attribute specs for a model of {model.config.num_attributes}"
+        )
+    payload = {
+        "config": model.config.to_dict(),
+        "attributes": [asdict(spec) for spec in attributes],
+        "dataset": dataset,
+        "extra": extra or {},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    return save_torch_file(path, FORMAT, FORMAT_VERSION, payload)
+
+
+def load_checkpoint(path: Path, device: str = "cpu") -> LoadedCheckpoint:
+    stored = read_torch_file(
+        path,
+        FORMAT,
+        {FORMAT_VERSION},
+        "checkpoint",
+        not_this_kind="an official ASEN++ checkpoint must be converted first: "
+        "asen import-official CHECKPOINT --dataset ... --out MODEL",
+    )
+    payload = stored.payload
+    config = ModelConfig.from_dict(payload["config"])
+    model = ASEN(config)
+    load_strict(model, payload["state_dict"], str(path))
+    model.to(device).eval()
+    return LoadedCheckpoint(
+        model=model,
+        config=config,
+        attributes=[AttributeSpec(**spec) for spec in payload["attributes"]],
+        sha256=stored.sha256,
+        dataset=payload.get("dataset", ""),
+        extra=payload.get("extra", {}),
+    )
