@@ -27,20 +27,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from asen.baseline.checkpoint import load_baseline
-from asen.baseline.embed import baseline_embed_fn
-from asen.baseline.train import train_baseline
 from asen.checkpoint import LoadedCheckpoint, load_checkpoint
 from asen.data.dataset import open_dataset
-from asen.data.synth import generate_synthetic_dataset
+from asen.data.synth import SynthSettings, generate_synthetic_dataset
 from asen.evaluation import EmbedFn, EvaluationReport, evaluate_embeddings
 from asen.inference import Embedder
+from asen.model.config import Architecture
 from asen.model.network import ASEN
-from asen.training.asen_stages import model_config
-from asen.training.optim import OptimSettings
 from asen.training.pipeline import train
 from asen.training.run_setup import attribute_specs, seed_everything
-from asen.training.settings import TrainSettings
+from asen.training.settings import STAGE1, STAGE2, TrainSettings
 from asen.training.validation import asen_embed_fn
 
 
@@ -140,24 +136,27 @@ def main() -> int:
     if data is None:
         data = out / "synth"
         if not (data / "attributes.json").is_file():
-            generate_synthetic_dataset(data, seed=args.seed, progress=args.progress)
+            generate_synthetic_dataset(data, SynthSettings(seed=args.seed), args.progress)
     dataset = open_dataset(data)
     attributes = attribute_specs(dataset.spec)
 
     common = TrainSettings(
         data=data,
         out=out / "asen",
-        global_backbone=args.backbone,
-        local_backbone=args.backbone,
-        embed_size=args.embed_size,
-        global_size=args.global_size,
-        local_size=args.local_size,
+        model=Architecture(
+            global_backbone=args.backbone,
+            local_backbone=args.backbone,
+            embed_size=args.embed_size,
+            global_size=args.global_size,
+            local_size=args.local_size,
+        ),
         batch_size=args.batch_size,
-        epochs_stage1=args.epochs_stage1,
-        epochs_stage2=args.epochs_stage2,
+        stage1=dataclasses.replace(STAGE1, epochs=args.epochs_stage1, lr=args.lr),
+        stage2=dataclasses.replace(
+            STAGE2, epochs=args.epochs_stage2, lr=args.lr, global_lr=args.lr_slow
+        ),
         triplets_per_epoch=args.triplets_stage1,
-        stage1_optim=OptimSettings(args.lr, args.lr_slow, 3, 0.9),
-        stage2_optim=OptimSettings(args.lr, args.lr_slow, 1, 0.9),
+        from_scratch=True,
         seed=args.seed,
         progress=args.progress,
     )
@@ -165,26 +164,22 @@ def main() -> int:
     results: dict[str, dict[str, Any]] = {}
 
     seed_everything(args.seed)
-    untrained = ASEN(model_config(common, dataset.spec.num_attributes, with_local=True)).eval()
+    untrained = ASEN(common.model.for_attributes(dataset.spec.num_attributes)).eval()
     untrained_checkpoint = LoadedCheckpoint(untrained, untrained.config, attributes, "untrained")
     results["untrained"] = evaluate_asen(untrained_checkpoint, dataset, args.progress)["fused"]
 
     clock = time.perf_counter()
-    baseline_run = train_baseline(dataclasses.replace(common, out=out / "baseline"))
+    baseline_run = train(dataclasses.replace(common, out=out / "baseline", baseline=True))
     timings["baseline_train_seconds"] = time.perf_counter() - clock
-    baseline = load_baseline(Path(baseline_run["model"]))
-    results["triplet baseline"] = report_dict(
-        evaluate_embeddings(
-            baseline_embed_fn(baseline, torch.device("cpu")), dataset, "test", 64, args.progress
-        )
-    )
+    baseline = load_checkpoint(Path(baseline_run["model"]))
+    results["triplet baseline"] = evaluate_asen(baseline, dataset, args.progress)["fused"]
 
     clock = time.perf_counter()
-    stage1_run = train(dataclasses.replace(common, stages=(1,)))
+    stage1_run = train(dataclasses.replace(common, stage="1"))
     timings["stage1_train_seconds"] = time.perf_counter() - clock
     clock = time.perf_counter()
     stage2_run = train(
-        dataclasses.replace(common, stages=(2,), triplets_per_epoch=args.triplets_stage2)
+        dataclasses.replace(common, stage="2", triplets_per_epoch=args.triplets_stage2)
     )
     timings["stage2_train_seconds"] = time.perf_counter() - clock
     stage1 = load_checkpoint(Path(stage1_run["stages"]["stage1"]["best_checkpoint"]))

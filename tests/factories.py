@@ -13,10 +13,9 @@ from pathlib import Path
 import torch
 
 from asen.checkpoint import AttributeSpec, save_checkpoint
-from asen.model.config import ModelConfig
+from asen.model.config import Architecture, ModelConfig
 from asen.model.network import ASEN
-from asen.training.optim import OptimSettings
-from asen.training.settings import TrainSettings
+from asen.training.settings import Schedule, Stage2Schedule, TrainSettings
 
 
 def tiny_config(num_attributes: int = 3, *, local: bool = True, **changes: object) -> ModelConfig:
@@ -80,22 +79,23 @@ def tiny_checkpoint(
     return Path(path)
 
 
+TINY_ARCHITECTURE = Architecture(
+    global_backbone="tiny", local_backbone="tiny", embed_size=16, global_size=64, local_size=32
+)
+TINY_STAGE1 = Schedule(epochs=1, lr=1e-3, step_size=3, gamma=0.9)
+TINY_STAGE2 = Stage2Schedule(epochs=1, lr=1e-3, step_size=1, gamma=0.9, global_lr=1e-4)
+
+
 def tiny_settings(data: Path, out: Path, **changes) -> TrainSettings:
     """Narrow backbones, 64/32 px, 2 steps of 4 triplets per epoch: seconds per run."""
     values = dict(
         data=data,
         out=out,
-        global_backbone="tiny",
-        local_backbone="tiny",
-        embed_size=16,
-        global_size=64,
-        local_size=32,
+        model=TINY_ARCHITECTURE,
         batch_size=4,
         triplets_per_epoch=8,
-        epochs_stage1=1,
-        epochs_stage2=1,
-        stage1_optim=OptimSettings(1e-3, 1e-4, 3, 0.9),
-        stage2_optim=OptimSettings(1e-3, 1e-4, 1, 0.9),
+        stage1=TINY_STAGE1,
+        stage2=TINY_STAGE2,
         eval_batch_size=32,
         crop_threads=0,
         progress=False,

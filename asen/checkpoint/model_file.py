@@ -17,7 +17,9 @@ from asen.model.network import ASEN
 from asen_contract.errors import CheckpointError
 
 FORMAT = "asen-serving-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 1 had one attention setting for both branches; version 2 has one per branch.
+_V1_SHARED = ("spatial_attention", "channel_attention", "reduction_rate")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class AttributeSpec:
     name: str
     num_values: int
     value_names: list[str] | None = None
+    aliases: list[str] | None = None  # other spellings accepted where a name is read
 
 
 @dataclass
@@ -75,13 +78,13 @@ def load_checkpoint(path: Path, device: str = "cpu") -> LoadedCheckpoint:
     stored = read_torch_file(
         path,
         FORMAT,
-        {FORMAT_VERSION},
+        {1, FORMAT_VERSION},
         "checkpoint",
         not_this_kind="an official ASEN++ checkpoint must be converted first: "
         "asen import-official CHECKPOINT --dataset ... --out MODEL",
     )
     payload = stored.payload
-    config = ModelConfig.from_dict(payload["config"])
+    config = ModelConfig.from_dict(_per_branch(payload["config"], stored.version))
     model = ASEN(config)
     load_strict(model, payload["state_dict"], str(path))
     model.to(device).eval()
@@ -93,3 +96,15 @@ def load_checkpoint(path: Path, device: str = "cpu") -> LoadedCheckpoint:
         dataset=payload.get("dataset", ""),
         extra=payload.get("extra", {}),
     )
+
+
+def _per_branch(config: dict[str, Any], version: int) -> dict[str, Any]:
+    """A version-1 config's shared attention settings, given to each branch."""
+    if version != 1:
+        return config
+    config = dict(config)
+    for name in _V1_SHARED:
+        if name in config:
+            value = config.pop(name)
+            config[f"global_{name}"] = config[f"local_{name}"] = value
+    return config

@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
+from asen.cli.settings_flags import add_settings_flags, settings_from_args
 from asen.data.metadata import builtin_dataset_names
+from asen.data.synth.settings import SynthSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,17 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "attributes.json and a preview.png contact sheet.",
     )
     synth.add_argument("--out", required=True, help="output directory (new or empty)")
-    synth.add_argument("--seed", type=int, default=0, help="same seed, same bytes (default 0)")
-    synth.add_argument("--train", type=int, default=3000, help="training images (default 3000)")
-    synth.add_argument("--valid", type=int, default=600, help="validation images (default 600)")
-    synth.add_argument("--test", type=int, default=600, help="test images (default 600)")
-    synth.add_argument(
-        "--image-size",
-        type=int,
-        default=240,
-        help="nominal image size: widths 0.67-1.08x, heights 0.75-1.25x this (default 240)",
-    )
-    synth.add_argument("--workers", type=int, default=None, help="drawing processes")
+    add_settings_flags(synth, SynthSettings)
     synth.add_argument(
         "--overwrite", action="store_true", help="replace a previously generated data set"
     )
@@ -72,17 +64,8 @@ def run(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from asen.data.synth import generate_synthetic_dataset
 
-    summary = generate_synthetic_dataset(
-        args.out,
-        seed=args.seed,
-        train=args.train,
-        valid=args.valid,
-        test=args.test,
-        image_size=args.image_size,
-        workers=args.workers,
-        progress=True,
-        overwrite=args.overwrite,
-    )
+    settings = settings_from_args(args, SynthSettings)
+    summary = generate_synthetic_dataset(args.out, settings, overwrite=args.overwrite)
     if args.json:
         print(json.dumps(summary.to_json(), indent=2))
     else:

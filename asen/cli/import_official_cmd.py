@@ -6,10 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from asen.model.config import ModelConfig
+from asen.cli.settings_flags import add_settings_flags
+from asen.model.config import Architecture
 from asen.official import import_official
 
-_DEFAULTS = ModelConfig(num_attributes=1)
+# What the weights do not say; every other architecture setting is read from them.
+NOT_IN_THE_WEIGHTS = ("global_size", "local_size", "threshold", "beta")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,28 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("checkpoint", type=Path, metavar="CHECKPOINT")
     parser.add_argument("--dataset", required=True, choices=("fashionai", "darn", "deepfashion"))
     parser.add_argument("--out", required=True, type=Path, metavar="MODEL")
-    parser.add_argument("--global-size", type=int, default=_DEFAULTS.global_size)
-    parser.add_argument("--local-size", type=int, default=_DEFAULTS.local_size)
-    parser.add_argument(
-        "--threshold", type=float, default=_DEFAULTS.threshold, help="RoI threshold"
-    )
-    parser.add_argument(
-        "--beta", type=float, default=_DEFAULTS.beta, help="weight of the global part"
-    )
+    add_settings_flags(parser, Architecture, only=NOT_IN_THE_WEIGHTS)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    summary = import_official(
-        args.checkpoint,
-        args.dataset,
-        args.out,
-        global_size=args.global_size,
-        local_size=args.local_size,
-        threshold=args.threshold,
-        beta=args.beta,
-    )
+    settings = {name: getattr(args, name) for name in NOT_IN_THE_WEIGHTS}
+    summary = import_official(args.checkpoint, args.dataset, args.out, **settings)
     if args.json:
         print(json.dumps(summary.to_dict()))
         return 0

@@ -3,16 +3,24 @@ integers only, image id inside the split, attribute id known, value id inside it
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 from asen.data.metadata import DatasetSpec
 from asen.data.problems import ProblemList
+from asen.data.text_lines import read_lines
 
 
-def parse_ints(line: str) -> list[int] | None:
-    """Whitespace-separated integers of a line; None when a field is not an integer."""
-    try:
-        return [int(field) for field in line.split()]
-    except ValueError:
-        return None
+def integer_rows(path: Path, problems: ProblemList) -> Iterator[tuple[int, list[int]]]:
+    """(line number, fields) of each non-blank line of whitespace-separated integers; a line with
+    another field is recorded as a problem and skipped."""
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, [int(field) for field in line.split()]
+        except ValueError:
+            problems.add(number, f"non-integer field in {line.strip()!r}")
 
 
 def check_label(

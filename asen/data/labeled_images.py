@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from asen.data.label_fields import check_label, parse_ints
+from asen.data.label_fields import check_label, integer_rows
 from asen.data.metadata import DatasetSpec
 from asen.data.problems import ProblemList
-from asen.data.text_lines import read_lines
 
 
 @dataclass(frozen=True)
@@ -41,13 +40,7 @@ def read_labeled_images(path: Path, spec: DatasetSpec, images: Sequence[Path]) -
     path = Path(path)
     problems = ProblemList(path)
     rows: list[tuple[int, int, int]] = []
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        fields = parse_ints(line)
-        if fields is None:
-            problems.add(number, f"non-integer field in {line.strip()!r}")
-            continue
+    for number, fields in integer_rows(path, problems):
         if len(fields) != 3:
             problems.add(number, f"expected 3 fields `fid attr value`, got {len(fields)}")
             continue

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from asen.data.label_fields import check_label, parse_ints
+from asen.data.label_fields import check_label, integer_rows
 from asen.data.metadata import DatasetSpec
 from asen.data.problems import ProblemList
-from asen.data.text_lines import read_lines
 
 
 @dataclass(frozen=True)
@@ -43,13 +42,7 @@ def read_train_labels(path: Path, spec: DatasetSpec, num_images: int) -> TrainLa
     path = Path(path)
     problems = ProblemList(path)
     buckets: list[list[list[int]]] = [[[] for _ in range(n)] for n in spec.num_values]
-    for number, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        fields = parse_ints(line)
-        if fields is None:
-            problems.add(number, f"non-integer field in {line.strip()!r}")
-            continue
+    for number, fields in integer_rows(path, problems):
         if len(fields) < 3 or len(fields) % 2 == 0:
             problems.add(
                 number,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from asen.cli.settings_flags import settings_to_flags
 from asen.demo.settings import DemoSettings
 from asen_contract.errors import AsenError
 
@@ -28,29 +29,16 @@ def make_data(settings: DemoSettings) -> None:
         print(f"data set: {settings.data} (already there)")
         return
     run_asen(
-        "data", "synth", "--out", str(settings.data), "--seed", str(settings.seed),
-        "--train", str(settings.train_images), "--valid", str(settings.valid_images),
-        "--test", str(settings.test_images), "--image-size", str(settings.image_size),
+        "data", "synth", "--out", str(settings.data), *settings_to_flags(settings.synth),
         "--overwrite",
     )  # fmt: skip
 
 
 def train_model(settings: DemoSettings) -> None:
-    if settings.model.is_file():
-        print(f"model: {settings.model} (already trained)")
+    if settings.model_path.is_file():
+        print(f"model: {settings.model_path} (already trained)")
         return
-    run_asen(
-        "train", "--data", str(settings.data), "--out", str(settings.run),
-        "--global-backbone", settings.global_backbone, "--local-backbone", settings.local_backbone,
-        "--global-size", str(settings.global_size), "--local-size", str(settings.local_size),
-        "--embed-size", str(settings.embed_size),
-        "--epochs-stage1", str(settings.epochs_stage1),
-        "--epochs-stage2", str(settings.epochs_stage2),
-        "--triplets-per-epoch", str(settings.triplets_per_epoch),
-        "--lr-stage1", str(settings.learning_rate), "--lr-stage2", str(settings.learning_rate),
-        "--lr-stage2-global", str(settings.learning_rate_slow),
-        "--seed", str(settings.seed), "--resume", "--json",
-    )  # fmt: skip
+    run_asen("train", *settings_to_flags(settings.training()), "--json")
 
 
 def evaluate_model(settings: DemoSettings) -> dict:
@@ -58,7 +46,7 @@ def evaluate_model(settings: DemoSettings) -> dict:
     if report_path.is_file():
         return json.loads(report_path.read_text())
     output = run_asen(
-        "evaluate", "--checkpoint", str(settings.model), "--data", str(settings.data),
+        "evaluate", "--checkpoint", str(settings.model_path), "--data", str(settings.data),
         "--split", "test", "--json",
     )  # fmt: skip
     report_path.write_text(output)
@@ -67,16 +55,17 @@ def evaluate_model(settings: DemoSettings) -> dict:
 
 def export_repository(settings: DemoSettings) -> None:
     stamp = settings.repository / ".exported-from"
-    source = f"{settings.model.resolve()} {settings.model.stat().st_mtime_ns}"
+    model = settings.model_path
+    source = f"{model.resolve()} {model.stat().st_mtime_ns}"
     if stamp.is_file() and stamp.read_text() == source:
         print(f"Triton repository: {settings.repository} (already exported)")
         return
     run_asen(
-        "export", "--checkpoint", str(settings.model), "--target", "cpu",
+        "export", "--checkpoint", str(model), "--target", "cpu",
         "--out", str(settings.repository),
     )  # fmt: skip
     stamp.write_text(source)
 
 
 def built_paths(settings: DemoSettings) -> list[Path]:
-    return [settings.data, settings.model, settings.repository]
+    return [settings.data, settings.model_path, settings.repository]

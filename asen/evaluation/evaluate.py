@@ -27,7 +27,7 @@ from asen.evaluation.triplet_accuracy import (
     triplet_accuracy,
 )
 from asen.inference import Embedder
-from asen_contract.errors import AsenError
+from asen_contract.errors import ConfigError, DataFormatError
 
 
 def evaluate_embeddings(
@@ -46,7 +46,7 @@ def evaluate_embeddings(
     so `embed_fn` should return normalised (or fused) vectors, as the official evaluation does.
     """
     if split not in EVAL_SPLITS:
-        raise AsenError(f"unknown split {split!r}; choose one of: {', '.join(EVAL_SPLITS)}")
+        raise ConfigError(f"unknown split {split!r}; choose one of: {', '.join(EVAL_SPLITS)}")
     started = time.perf_counter()
     if not isinstance(dataset, FashionDataset):
         dataset = open_dataset(Path(dataset))
@@ -130,7 +130,7 @@ def checkpoint_spec(checkpoint: LoadedCheckpoint, root: Path) -> DatasetSpec:
     if own_file.is_file():
         own = read_spec_file(own_file)
         if (own.attributes, own.num_values) != (spec.attributes, spec.num_values):
-            raise AsenError(
+            raise DataFormatError(
                 f"the data set's {own_file} ({_describe(own)}) does not match the model's "
                 f"attributes ({_describe(spec)})"
             )

@@ -28,22 +28,26 @@ class ASEN(nn.Module):
         super().__init__()
         self.config = config
         attrnet = AttributeEmbedding(config.num_attributes, config.attribute_embed_size)
-        self.choices = nn.ModuleDict({"global": self._branch(config, attrnet, "global")})
-        if config.has_local:
-            self.choices["local"] = self._branch(config, attrnet, "local")
+        if not config.uses_attributes:
+            # No attention reads the table (the attribute-blind triplet baseline): it stays in
+            # the state dict, with the official names, but is never trained.
+            attrnet.requires_grad_(False)
+        self.choices = nn.ModuleDict(
+            {level: self._branch(config, attrnet, level) for level in config.levels}
+        )
 
     @staticmethod
     def _branch(config: ModelConfig, attrnet: nn.Module, level: str) -> nn.ModuleDict:
-        is_global = level == "global"
-        backbone = build_backbone(config.global_backbone if is_global else config.local_backbone)
+        branch = config.branch(level)
+        backbone = build_backbone(branch.backbone)
         head = AttentionHead(
             config.attribute_embed_size,
             backbone.out_channels,
-            config.global_common_size if is_global else config.local_common_size,
-            config.reduction_rate,
+            branch.common_size,
+            branch.reduction_rate,
             config.embed_size,
-            config.spatial_attention,
-            config.channel_attention,
+            branch.spatial_attention,
+            branch.channel_attention,
         )
         return nn.ModuleDict({"attrnet": attrnet, "basenet": backbone, "attnnet": head})
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from asen.model.config import BACKBONES, ModelConfig
+from asen.model.config import BACKBONES, Architecture, ModelConfig
 from asen.model.resnet import build_backbone
 from asen_contract.errors import CheckpointError
 
@@ -90,33 +90,38 @@ def _head_sizes(state: dict[str, torch.Tensor], branch: str) -> dict[str, Any]:
 
 def infer_config(state: dict[str, torch.Tensor], **settings: Any) -> ModelConfig:
     """ModelConfig of an official state dict; `settings` sets the non-weight fields
-    (global_size, local_size, threshold, beta)."""
+    (global_size, local_size, threshold, beta). Each branch's attention is read separately
+    (the official config switches ASA/ACA per branch for its ablations)."""
     table = state.get("choices.global.attrnet.attr_embedding.weight")
     if table is None or table.dim() != 2:
         raise CheckpointError("choices.global.attrnet.attr_embedding.weight is missing")
     has_local = any(key.startswith("choices.local.") for key in state)
     branches = BRANCHES if has_local else BRANCHES[:1]
     heads = {branch: _head_sizes(state, branch) for branch in branches}
-    for field in ("embed_size", "spatial", "channel", "reduction"):
-        values = {heads[b][field] for b in branches if heads[b][field] is not None}
-        if len(values) > 1:
-            raise CheckpointError(
-                f"global and local attention heads differ in {field} ({sorted(values)}); "
-                "this project's models share one setting for both branches"
-            )
-    first = heads["global"]
-    defaults = ModelConfig(num_attributes=1)
+    sizes = {heads[branch]["embed_size"] for branch in branches}
+    if len(sizes) > 1:
+        raise CheckpointError(
+            f"global and local embeddings differ in size ({sorted(sizes)}); the fused "
+            "ASEN++ embedding needs one size"
+        )
+    defaults = Architecture()
+    values: dict[str, Any] = {}
+    for branch in branches:
+        head = heads[branch]
+        values[f"{branch}_spatial_attention"] = head["spatial"]
+        values[f"{branch}_channel_attention"] = head["channel"]
+        values[f"{branch}_common_size"] = head["common"] or getattr(
+            defaults, f"{branch}_common_size"
+        )
+        values[f"{branch}_reduction_rate"] = head["reduction"] or getattr(
+            defaults, f"{branch}_reduction_rate"
+        )
     return ModelConfig(
         num_attributes=int(table.shape[0]),
         global_backbone=infer_backbone(state, "global"),
         local_backbone=infer_backbone(state, "local") if has_local else None,
         attribute_embed_size=int(table.shape[1]),
-        embed_size=first["embed_size"],
-        global_common_size=first["common"] or defaults.global_common_size,
-        local_common_size=(heads["local"]["common"] if has_local else None)
-        or defaults.local_common_size,
-        reduction_rate=first["reduction"] or defaults.reduction_rate,
-        spatial_attention=first["spatial"],
-        channel_attention=first["channel"],
+        embed_size=heads["global"]["embed_size"],
+        **values,
         **settings,
     )

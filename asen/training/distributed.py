@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from asen_contract.errors import AsenError
+from asen_contract.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def run_in_context(
     """Run `body` in the given context, or in one made from torchrun's variables and torn down
     afterwards (every training entry point needs the same ownership rule)."""
     if device == "cuda" and not torch.cuda.is_available():
-        raise AsenError("--device cuda: no CUDA device is available")
+        raise ConfigError("device cuda: no CUDA device is available")
     owns_context = context is None
     context = context or context_from_env(device)
     try:

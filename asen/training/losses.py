@@ -13,20 +13,27 @@ from dataclasses import dataclass
 import torch
 from torch.nn import functional
 
-MARGIN = 0.2
+from asen.setting import check_settings, setting
 
 
-@dataclass(frozen=True)
-class LossWeights:
-    """Stage-2 weights of the official s2.yaml: 1.0 global, 0.1 local, 0.1 alignment."""
+@dataclass(frozen=True, kw_only=True)
+class LossSettings:
+    """The official SOLVER.MARGIN and stage-2 weights of s2.yaml (1.0 global, 0.1 local,
+    0.1 alignment); stage 1 and the baseline use the global triplet loss alone."""
 
-    global_weight: float = 1.0
-    local_weight: float = 0.1
-    align_weight: float = 0.1
+    margin: float = setting(0.2, "triplet ranking margin between cosine similarities", minimum=0.0)
+    global_weight: float = setting(1.0, "stage 2: weight of the global triplet loss", minimum=0.0)
+    local_weight: float = setting(0.1, "stage 2: weight of the local triplet loss", minimum=0.0)
+    align_weight: float = setting(
+        0.1, "stage 2: weight of the global/local alignment loss", minimum=0.0
+    )
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 def triplet_ranking_loss(
-    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float = MARGIN
+    anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, margin: float
 ) -> torch.Tensor:
     """mean(max(0, margin - cos(a, p) + cos(a, n))): target 1 means "positive ranks first"."""
     anchor, positive, negative = anchor.float(), positive.float(), negative.float()

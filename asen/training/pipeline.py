@@ -1,6 +1,7 @@
-"""`asen train`: stage 1, then stage 2 from the best stage-1 model; final `RUNDIR/model.pt`.
+"""`asen train`: the run's plans in order (stage 1 then stage 2, or the baseline); the best
+model of the last one is copied to `RUNDIR/model.pt`.
 
-With `--resume`, a stage whose `last.pt` holds all its epochs is not run again, and an unfinished
+With resume, a stage whose `last.pt` holds all its epochs is not run again, and an unfinished
 one continues from its last completed epoch.
 """
 
@@ -10,58 +11,52 @@ import shutil
 import time
 from typing import Any
 
-from asen.training.asen_stages import asen_plan, stage1_best, stage1_model, stage2_model
+from asen.model.imagenet import has_imagenet_weights
 from asen.training.distributed import DistContext, run_in_context
+from asen.training.plans import RunContext, build_plan
 from asen.training.precision import Precision
 from asen.training.run_setup import (
     attribute_specs,
-    echo_to_stderr,
     open_training_data,
+    rank_batch_size,
     run_logger,
     seed_everything,
 )
 from asen.training.settings import TrainSettings
 from asen.training.stage import StageResult, run_stage
-from asen_contract.errors import AsenError
 
 FINAL_MODEL = "model.pt"
+OFFICIAL_BATCH = 16
 
 
 def train(settings: TrainSettings, context: DistContext | None = None) -> dict[str, Any]:
-    """Run the selected stages; returns the JSON summary (rank 0 writes every file)."""
+    """Run the selected plans; returns the JSON summary (rank 0 writes every file)."""
     return run_in_context(settings.device, context, lambda ctx: _train(settings, ctx))
 
 
 def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:
     started = time.perf_counter()
-    log = run_logger(settings.out, context)
-    if not settings.progress and context.is_main:
-        echo_to_stderr(log)
+    log = run_logger(settings.out, context, echo=not settings.progress)
     log.info("asen train: %s", settings.to_record())
     dataset = open_training_data(settings)
-    attributes = attribute_specs(dataset.spec)
     precision = Precision(context.device, settings.amp, settings.amp_dtype)
+    record = _deviations(settings, context, precision, log)
+    run = RunContext(settings, dataset, attribute_specs(dataset.spec), context, record)
     results: dict[str, StageResult] = {}
-    for stage in settings.stages:
-        seed_everything(settings.seed + stage)
-        if stage == 1:
-            model = stage1_model(settings, dataset.spec.num_attributes)
-        else:
-            start = stage1_best(settings)
-            if not start.is_file():
-                raise AsenError(
-                    f"stage 2 starts from the best stage-1 model, {start}, which does not exist; "
-                    "run stage 1 first or pass --stage1-checkpoint"
-                )
-            model = stage2_model(settings, dataset.spec.num_attributes, start)
-        plan = asen_plan(stage, model, settings, dataset, attributes, context)
-        log.info("%s: %d parameters", plan.name, sum(p.numel() for p in model.parameters()))
-        results[plan.name] = run_stage(
+    for index, name in enumerate(settings.stages):
+        seed_everything(settings.seed + index + 1)
+        plan = build_plan(name, run)
+        for branch, start in plan.record["initialisation"].items():
+            if start.get("warning"):
+                log.warning("warning: %s", start["warning"])
+            log.info("%s: %s branch starts from %s", name, branch, start)
+        log.info("%s: %d parameters", name, sum(p.numel() for p in plan.model.parameters()))
+        results[name] = run_stage(
             plan, context, precision, log, settings.resume, settings.progress, settings.max_steps
         )
         if plan.cropper is not None:
             plan.cropper.close()
-    final = results[f"stage{settings.stages[-1]}"]
+    final = results[settings.stages[-1]]
     if context.is_main:
         shutil.copyfile(final.best_path, settings.out / FINAL_MODEL)
     summary = {
@@ -75,6 +70,7 @@ def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:
         },
         "throughput": {name: result.throughput() for name, result in results.items()},
         "stages": {name: result.to_dict() for name, result in results.items()},
+        **record,
         "world_size": context.world_size,
         "rank": context.rank,
         "seconds": time.perf_counter() - started,
@@ -87,3 +83,24 @@ def _train(settings: TrainSettings, context: DistContext) -> dict[str, Any]:
         summary["model"],
     )
     return summary
+
+
+def _deviations(settings: TrainSettings, context: DistContext, precision: Precision, log) -> dict:
+    """Precision and effective batch, logged (with a warning where they leave the official
+    recipe) and recorded in every checkpoint of the run."""
+    effective = rank_batch_size(settings, context) * context.world_size
+    record = {"precision": precision.describe(), "effective_batch": effective}
+    if precision.enabled:
+        log.warning("precision: %s, a deviation from the official float32", record["precision"])
+    if effective != OFFICIAL_BATCH:
+        log.info("effective batch: %d triplets per step (official: %d)", effective, OFFICIAL_BATCH)
+    scratch = [
+        f"{branch} {backbone}"
+        for branch, backbone, weights in settings.initialised_backbones()
+        if weights is None and has_imagenet_weights(backbone)
+    ]
+    if scratch:
+        log.warning(
+            "from scratch (%s): a deviation from the official ImageNet start", ", ".join(scratch)
+        )
+    return record

@@ -21,6 +21,12 @@ class Precision:
         use_scaler = enabled and self.dtype == torch.float16
         self.scaler = torch.amp.GradScaler(self.device_type, enabled=use_scaler)
 
+    def describe(self) -> str:
+        """ "float32" (the official recipe) or the autocast type."""
+        if not self.enabled:
+            return "float32"
+        return f"{str(self.dtype).removeprefix('torch.')} autocast"
+
     def autocast(self) -> contextlib.AbstractContextManager:
         if not self.enabled:
             return contextlib.nullcontext()

@@ -1,7 +1,8 @@
 """Run the epochs of one stage: train, validate, keep the best, write the resumable state.
 
 Shared by ASEN stage 1, ASEN stage 2 and the triplet baseline: what differs between them (the
-step module, the optimiser, how to validate and how to save the best model) comes in a StagePlan.
+step module, the optimiser, how to validate and how to save the best model) comes in a StagePlan
+(`asen.training.plans`).
 Per epoch, in the official order: train, validate, save if best, step the scheduler; then
 `last.pt` is written, so a resumed run starts the next epoch with exactly this state.
 """
@@ -30,7 +31,7 @@ from asen.training.state import (
     save_training_state,
 )
 from asen.training.triplet_loader import TripletLoader
-from asen_contract.errors import AsenError
+from asen_contract.errors import ConfigError
 
 LAST = "last.pt"
 BEST = "best.pt"
@@ -49,6 +50,7 @@ class StagePlan:
     validate: Callable[[], EvaluationReport]
     save_best: Callable[[Path, int, EvaluationReport], None]
     settings: dict[str, Any]  # must match on resume
+    record: dict[str, Any] = field(default_factory=dict)  # what the stage's checkpoints record
     cropper: LocalCropper | None = None
 
 
@@ -146,10 +148,10 @@ def run_stage(
 def _restore(plan: StagePlan, precision: Precision, result: StageResult, path: Path) -> int:
     state = load_training_state(path)
     if state.stage != plan.name:
-        raise AsenError(f"{path} belongs to {state.stage}, not {plan.name}")
+        raise ConfigError(f"{path} belongs to {state.stage}, not {plan.name}")
     changed = sorted(k for k in plan.settings if state.settings.get(k) != plan.settings[k])
     if changed:
-        raise AsenError(
+        raise ConfigError(
             f"cannot resume {path}: settings differ from the saved run ({', '.join(changed)})"
         )
     plan.model.load_state_dict(state.model)
@@ -176,6 +178,7 @@ def _state(plan: StagePlan, precision: Precision, result: StageResult, epoch: in
         scheduler=plan.scheduler.state_dict(),
         scaler=precision.scaler.state_dict() if precision.scaler.is_enabled() else {},
         rng=capture_rng(),
+        record=plan.record,
     )
 
 

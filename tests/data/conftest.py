@@ -25,5 +25,5 @@ def make_root(tmp_path: Path) -> Callable[..., Path]:
 @pytest.fixture(scope="session")
 def synth_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "set"
-    generate_synthetic_dataset(root, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+    generate_synthetic_dataset(root, SMALL_SYNTH, progress=False)
     return root

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from asen.data.metadata import DatasetSpec
 from asen.data.spec_file import write_spec_file
+from asen.data.synth import SynthSettings
 
 TINY_SPEC = DatasetSpec(
     name="tiny",
@@ -48,4 +49,4 @@ def write_root(
     return root
 
 
-SMALL_SYNTH = {"seed": 3, "train": 24, "valid": 12, "test": 12, "image_size": 48}
+SMALL_SYNTH = SynthSettings(seed=3, train=24, valid=12, test=12, image_size=48)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,11 @@ from asen.data.summary import summarize_dataset
 from asen.data.synth import (
     ATTRIBUTE_VALUES,
     SYNTH_SPEC,
+    SynthSettings,
     draw_garment,
     generate_synthetic_dataset,
 )
-from asen_contract.errors import DataFormatError
+from asen_contract.errors import ConfigError, DataFormatError
 
 from .roots import SMALL_SYNTH
 
@@ -33,10 +35,10 @@ def digests(root: Path) -> dict[str, str]:
 
 def test_same_seed_gives_byte_identical_files(synth_root: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    generate_synthetic_dataset(again, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+    generate_synthetic_dataset(again, SMALL_SYNTH, progress=False)
     assert digests(again) == digests(synth_root)
     other = tmp_path / "other"
-    generate_synthetic_dataset(other, progress=False, **{**SMALL_SYNTH, "seed": 4})  # type: ignore[arg-type]
+    generate_synthetic_dataset(other, replace(SMALL_SYNTH, seed=4), progress=False)
     assert digests(other)["images/train/00000.jpg"] != digests(synth_root)["images/train/00000.jpg"]
 
 
@@ -63,16 +65,16 @@ def test_readers_load_what_synth_writes(synth_root: Path) -> None:
 
 
 def test_sizes_are_validated(tmp_path: Path) -> None:
-    with pytest.raises(DataFormatError, match="--valid must be at least 12"):
-        generate_synthetic_dataset(tmp_path / "x", valid=5, progress=False)
+    with pytest.raises(ConfigError, match="valid must be at least 12"):
+        SynthSettings(valid=5)
 
 
 def test_refuses_to_write_into_a_foreign_directory(tmp_path: Path, synth_root: Path) -> None:
     (tmp_path / "mine.txt").write_text("keep me")
     with pytest.raises(DataFormatError, match="not empty"):
-        generate_synthetic_dataset(tmp_path, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+        generate_synthetic_dataset(tmp_path, SMALL_SYNTH, progress=False)
     with pytest.raises(DataFormatError, match="no attributes.json"):
-        generate_synthetic_dataset(tmp_path, overwrite=True, progress=False, **SMALL_SYNTH)  # type: ignore[arg-type]
+        generate_synthetic_dataset(tmp_path, SMALL_SYNTH, progress=False, overwrite=True)
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 
 

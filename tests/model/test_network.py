@@ -12,6 +12,8 @@ from asen.model.config import ModelConfig
 from asen.model.fusion import fuse
 from asen.model.network import ASEN
 
+from ..factories import tiny_config
+
 OFFICIAL_KEYS = [
     "choices.global.attrnet.attr_embedding.weight",
     "choices.global.basenet.layer3.5.bn3.running_var",
@@ -80,17 +82,22 @@ def test_attention_is_a_distribution_that_weights_raw_features() -> None:
     assert torch.allclose(embedding, head.feature_fc(attended * mask), atol=1e-5)
 
 
-def test_ablation_switches_remove_their_parameters() -> None:
-    config = ModelConfig(
-        num_attributes=2,
-        global_backbone="tiny",
-        local_backbone=None,
-        spatial_attention=False,
-        channel_attention=False,
-    )
+def test_ablation_switches_remove_their_parameters_per_branch() -> None:
+    config = tiny_config(2, global_spatial_attention=False, local_channel_attention=False)
     keys = ASEN(config).state_dict().keys()
-    assert not any(".conv.weight" in k and "attnnet" in k for k in keys)
-    assert not any("attnnet.fc1" in k for k in keys)
+    assert "choices.global.attnnet.conv.weight" not in keys
+    assert "choices.global.attnnet.fc1.weight" in keys
+    assert "choices.local.attnnet.conv.weight" in keys
+    assert "choices.local.attnnet.fc1.weight" not in keys
+
+
+def test_an_attribute_blind_network_never_trains_its_attribute_table() -> None:
+    off = {"global_spatial_attention": False, "global_channel_attention": False}
+    blind = ASEN(tiny_config(2, local=False, **off))
+    assert not blind.config.uses_attributes
+    assert not blind.choices["global"]["attrnet"].attr_embedding.weight.requires_grad
+    assert "choices.global.attrnet.attr_embedding.weight" in blind.state_dict()
+    assert ASEN(tiny_config(2, **off)).config.uses_attributes  # the local branch reads it
 
 
 def test_fused_dot_product_is_weighted_cosines() -> None:

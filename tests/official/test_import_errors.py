@@ -104,3 +104,17 @@ def test_checkpoint_without_batch_counters_imports(tmp_path, state):
     torch.save({k: v for k, v in state.items() if "num_batches_tracked" not in k}, source)
     summary = import_official(source, "fashionai", tmp_path / "out.pt")
     assert summary.config.has_local and (tmp_path / "out.pt").is_file()
+
+
+def test_an_ablation_checkpoint_imports_with_its_own_attention_per_branch(tmp_path, state):
+    """The official config switches ASA/ACA per branch; such a model imports as it is."""
+    for part in ("conv", "attr_transform1"):  # no spatial attention in the local branch
+        for kind in ("weight", "bias"):
+            del state[f"choices.local.attnnet.{part}.{kind}"]
+    source = tmp_path / "ablation.pth.tar"
+    torch.save({"model": {f"module.{k}": v for k, v in state.items()}}, source)
+    summary = import_official(source, "fashionai", tmp_path / "out.pt")
+    config = summary.config
+    assert config.global_spatial_attention and not config.local_spatial_attention
+    assert config.global_channel_attention and config.local_channel_attention
+    assert config.global_reduction_rate == config.local_reduction_rate == SMALL["reduction"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from asen.data.synth import generate_synthetic_dataset
+from asen.data.synth import SynthSettings, generate_synthetic_dataset
 
 IMAGE_SIZE = 64
 
@@ -15,9 +15,8 @@ IMAGE_SIZE = 64
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny-synth") / "data"
-    generate_synthetic_dataset(
-        root, seed=3, train=24, valid=12, test=12, image_size=IMAGE_SIZE, progress=False
-    )
+    settings = SynthSettings(seed=3, train=24, valid=12, test=12, image_size=IMAGE_SIZE)
+    generate_synthetic_dataset(root, settings, progress=False)
     return root
 
 

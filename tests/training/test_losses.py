@@ -32,10 +32,11 @@ def test_triplet_ranking_loss_matches_margin_ranking_on_cosines() -> None:
     generator = torch.Generator().manual_seed(1)
     anchor, positive, negative = (torch.randn(9, 6, generator=generator) for _ in range(3))
     expected = torch.clamp(0.2 - _cos(anchor, positive) + _cos(anchor, negative), min=0).mean()
-    assert torch.allclose(triplet_ranking_loss(anchor, positive, negative), expected, atol=1e-6)
+    loss = triplet_ranking_loss(anchor, positive, negative, 0.2)
+    assert torch.allclose(loss, expected, atol=1e-6)
 
 
 def test_losses_are_float32_under_half_inputs() -> None:
     anchor, positive, negative = (torch.randn(4, 6).half() for _ in range(3))
-    assert triplet_ranking_loss(anchor, positive, negative).dtype == torch.float32
+    assert triplet_ranking_loss(anchor, positive, negative, 0.2).dtype == torch.float32
     assert alignment_loss((anchor,), (positive,)).dtype == torch.float32

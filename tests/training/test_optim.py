@@ -6,12 +6,11 @@ import torch
 
 from asen.model.network import ASEN
 from asen.training.optim import (
-    STAGE1,
-    STAGE2,
     single_group_optimizer,
     stage2_optimizer,
     step_scheduler,
 )
+from asen.training.settings import STAGE1, STAGE2
 
 from ..factories import tiny_config
 

@@ -8,13 +8,14 @@ from PIL import Image
 
 from asen.model.network import ASEN
 from asen.training.local_crops import LocalCropper
-from asen.training.losses import LossWeights
-from asen.training.optim import OptimSettings, single_group_optimizer, stage2_optimizer
+from asen.training.losses import LossSettings
+from asen.training.optim import single_group_optimizer, stage2_optimizer
+from asen.training.settings import Stage2Schedule
 from asen.training.steps import GlobalLocalTriplets, GlobalTriplets
 
 from ..factories import tiny_config
 
-FAST = OptimSettings(lr=1e-3, slow_lr=1e-3, step_size=1, gamma=1.0)
+FAST = Stage2Schedule(epochs=1, lr=1e-3, global_lr=1e-3, step_size=1, gamma=1.0)
 
 
 def _batch(size: int = 4):
@@ -47,7 +48,7 @@ def _config(local: str | None):
 def test_stage1_loss_decreases_on_a_fixed_batch() -> None:
     torch.manual_seed(0)
     model = ASEN(_config(None))
-    losses = _losses(GlobalTriplets(model), single_group_optimizer(model, FAST))
+    losses = _losses(GlobalTriplets(model, LossSettings()), single_group_optimizer(model, FAST))
     assert losses[0] > 0.05
     assert min(losses[-3:]) < 0.5 * losses[0]
 
@@ -55,6 +56,6 @@ def test_stage1_loss_decreases_on_a_fixed_batch() -> None:
 def test_stage2_loss_decreases_on_a_fixed_batch() -> None:
     torch.manual_seed(0)
     model = ASEN(_config("tiny"))
-    step = GlobalLocalTriplets(model, LocalCropper(64, 32, 0.1), LossWeights())
+    step = GlobalLocalTriplets(model, LocalCropper(64, 32, 0.1), LossSettings())
     losses = _losses(step, stage2_optimizer(model, FAST))
     assert min(losses[-3:]) < 0.7 * losses[0]

@@ -1,4 +1,5 @@
-"""Stage 2 starts from a stage-1 (or full ASEN++) checkpoint's global branch, nothing else."""
+"""Stage 2 starts from stage 1's global branch (last epoch by default, or the best, or a given
+checkpoint), nothing else, and records where it started from."""
 
 from __future__ import annotations
 
@@ -7,36 +8,65 @@ from pathlib import Path
 import pytest
 import torch
 
-from asen.checkpoint import AttributeSpec, save_checkpoint
-from asen.model.network import ASEN
-from asen.training.asen_stages import model_config, stage2_model
+from asen.checkpoint import load_checkpoint
+from asen.training.pipeline import train
+from asen.training.state import load_training_state
 from asen_contract.errors import CheckpointError
 
-from ..factories import tiny_settings
+from ..factories import tiny_checkpoint, tiny_settings
 
-SPECS = [AttributeSpec("a", 3), AttributeSpec("b", 4)]
+
+def _global(state: dict) -> dict:
+    return {k: v for k, v in state.items() if k.startswith("choices.global.")}
+
+
+def test_stage2_starts_from_the_last_stage1_epoch(tiny_data: Path, tmp_path: Path) -> None:
+    train(tiny_settings(tiny_data, tmp_path, stage="1", max_steps=1))
+    last = load_training_state(tmp_path / "stage1" / "last.pt")
+    settings = tiny_settings(tiny_data, tmp_path, stage="2", max_steps=1)
+    from asen.training.plans import _global_start  # the start before stage 2 trains it
+
+    state, record = _global_start_of(settings, tiny_data)
+    for key, value in _global(last.model).items():
+        assert torch.equal(state[key], value), key
+    assert "stage1/last.pt (epoch 1)" in record["from"]
+    assert record["stage1_started_from"] == {"source": "scratch"}
+    train(settings)
+    final = load_checkpoint(tmp_path / "model.pt")
+    assert final.extra["initialisation"]["global"]["from"] == record["from"]
+    assert final.extra["initialisation"]["local"] == {"source": "scratch"}
+    del _global_start
+
+
+def _global_start_of(settings, data):
+    from asen.data.dataset import open_dataset
+    from asen.training.distributed import DistContext
+    from asen.training.plans import RunContext, _global_start
+    from asen.training.run_setup import attribute_specs
+
+    dataset = open_dataset(data)
+    run = RunContext(settings, dataset, attribute_specs(dataset.spec), DistContext(), {})
+    config = settings.architecture.for_attributes(dataset.spec.num_attributes)
+    return _global_start(run, config)
 
 
 @pytest.mark.parametrize("with_local", [False, True])
-def test_global_branch_is_copied(tmp_path: Path, with_local: bool) -> None:
-    settings = tiny_settings(tmp_path, tmp_path)
-    torch.manual_seed(1)
-    source = ASEN(model_config(settings, 2, with_local=with_local))
-    save_checkpoint(tmp_path / "s1.pt", source, SPECS)
-    torch.manual_seed(2)
-    model = stage2_model(settings, 2, tmp_path / "s1.pt")
-    state, start = model.state_dict(), source.state_dict()
-    for key, value in start.items():
-        if key.startswith("choices.global."):
-            assert torch.equal(state[key], value), key
-    local_key = "choices.local.basenet.conv1.weight"
-    if with_local:  # the local branch is trained anew in stage 2, never copied
-        assert not torch.equal(state[local_key], start[local_key])
+def test_a_given_checkpoint_starts_stage2(tiny_data: Path, tmp_path: Path, with_local) -> None:
+    settings = tiny_settings(tiny_data, tmp_path, stage="2")
+    config = settings.model.for_attributes(6, local=with_local)
+    path = tiny_checkpoint(tmp_path / "s1.pt", config, seed=1)
+    settings = tiny_settings(tiny_data, tmp_path, stage="2", stage1_checkpoint=path)
+    state, record = _global_start_of(settings, tiny_data)
+    source = load_checkpoint(path).model.state_dict()
+    assert _global(state).keys() == _global(source).keys()
+    assert record["sha256"] == load_checkpoint(path).sha256
 
 
-def test_another_global_architecture_is_refused(tmp_path: Path) -> None:
-    settings = tiny_settings(tmp_path, tmp_path)
-    other = tiny_settings(tmp_path, tmp_path, embed_size=8)
-    save_checkpoint(tmp_path / "s1.pt", ASEN(model_config(other, 2, False)), SPECS)
+def test_another_global_architecture_is_refused(tiny_data: Path, tmp_path: Path) -> None:
+    other = tiny_settings(tiny_data, tmp_path).model
+    from dataclasses import replace
+
+    path = tiny_checkpoint(tmp_path / "s1.pt", replace(other, embed_size=8).for_attributes(6))
+    settings = tiny_settings(tiny_data, tmp_path, stage="2", stage1_checkpoint=path)
     with pytest.raises(CheckpointError, match="another global architecture"):
-        stage2_model(settings, 2, tmp_path / "s1.pt")
+        _global_start_of(settings, tiny_data)

@@ -6,6 +6,7 @@ FashionAI / DARN / DeepFashion images, which cannot be redistributed.
 
 from asen.data.synth.attributes import ATTRIBUTE_REGIONS, ATTRIBUTE_VALUES, SYNTH_SPEC
 from asen.data.synth.garment import GarmentImage, draw_garment
+from asen.data.synth.settings import SynthSettings
 from asen.data.synth.writer import SynthSummary, generate_synthetic_dataset
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "ATTRIBUTE_VALUES",
     "SYNTH_SPEC",
     "GarmentImage",
+    "SynthSettings",
     "SynthSummary",
     "draw_garment",
     "generate_synthetic_dataset",

@@ -33,6 +33,7 @@ from asen.data.spec_file import SPEC_FILENAME, spec_to_json
 from asen.data.synth.attributes import SYNTH_SPEC
 from asen.data.synth.garment import draw_garment
 from asen.data.synth.preview import contact_sheet
+from asen.data.synth.settings import SynthSettings
 from asen.data.synth.splits import SPLIT_IDS, draw_labels, split_queries
 from asen_contract.errors import DataFormatError
 
@@ -83,11 +84,11 @@ def _prepare(root: Path, overwrite: bool) -> None:
     if root.is_dir() and any(root.iterdir()):
         if not overwrite:
             raise DataFormatError(
-                f"{root} is not empty; choose a new directory or pass --overwrite"
+                f"{root} is not empty; choose a new directory, or overwrite a generated set"
             )
         if not (root / SPEC_FILENAME).is_file():
             raise DataFormatError(
-                f"{root} is not empty and holds no {SPEC_FILENAME}; --overwrite only replaces "
+                f"{root} is not empty and holds no {SPEC_FILENAME}; overwriting only replaces "
                 "a previously generated synthetic data set"
             )
         shutil.rmtree(root / "images", ignore_errors=True)
@@ -116,25 +117,15 @@ def _pair_lines(labels: np.ndarray, mask: np.ndarray) -> list[str]:
 
 def generate_synthetic_dataset(
     root: Path,
-    seed: int = 0,
-    train: int = 3000,
-    valid: int = 600,
-    test: int = 600,
-    image_size: int = 240,
-    workers: int | None = None,
+    settings: SynthSettings | None = None,
     progress: bool = True,
     overwrite: bool = False,
 ) -> SynthSummary:
     """Draw and write the whole data set; see the module docstring for the layout."""
     started = time.perf_counter()
+    settings = settings or SynthSettings()
     root = Path(root)
-    counts = {"train": train, "valid": valid, "test": test}
-    minimum = 2 * max(SYNTH_SPEC.num_values)
-    for split, count in counts.items():
-        if count < minimum:
-            raise DataFormatError(f"--{split} must be at least {minimum} (two images per value)")
-    if not 32 <= image_size <= 1024:
-        raise DataFormatError("--image-size must be between 32 and 1024")
+    seed, image_size, counts = settings.seed, settings.image_size, settings.counts
     _prepare(root, overwrite)
     layout = DatasetLayout(root)
 
@@ -148,7 +139,7 @@ def generate_synthetic_dataset(
         for index, name in enumerate(names):
             row = tuple(labels[split][index].tolist())
             tasks.append((str(root / name), row, (seed, SPLIT_IDS[split], 2, index), image_size))
-    _render_all(tasks, workers, progress)
+    _render_all(tasks, settings.workers, progress)
 
     _write_lines(layout.train_labels, _label_lines(labels["train"]))
     queries: dict[str, int] = {}
@@ -163,7 +154,7 @@ def generate_synthetic_dataset(
     spec_json = spec_to_json(SYNTH_SPEC)
     document = dict(spec_json, generator={"seed": seed, "image_size": image_size, **counts})
     (root / SPEC_FILENAME).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    shown = min(PREVIEW_COUNT, train)
+    shown = min(PREVIEW_COUNT, settings.train)
     sheet = contact_sheet(
         [Path(task[0]) for task in tasks[:shown]], labels["train"][:shown].tolist(), SYNTH_SPEC
     )
