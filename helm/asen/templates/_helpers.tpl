@@ -110,6 +110,11 @@ redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
 {{- if and (eq .Values.triton.modelRepository.source "objectStorage") (not (regexMatch "^(s3|gs|as)://" .Values.triton.modelRepository.uri)) }}
 {{- fail "triton.modelRepository.uri must start with s3://, gs:// or as:// when source is objectStorage" }}
 {{- end }}
+{{- range .Values.triton.extraArgs }}
+{{- if regexMatch "^--(model-repository|model-control-mode|allow-http|http-port|grpc-port|metrics-port|allow-metrics|strict-readiness|exit-on-error|exit-timeout-secs)(=|$)" . }}
+{{- fail (printf "triton.extraArgs: %s is set by the chart from its values (modelRepository, http, ports, exitTimeoutSeconds; the model control mode is none by design, docs/deployment.md)" .) }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* Gateway probe handler; call with (dict "ctx" $ "check" "liveness"|"readiness").
