@@ -14,6 +14,7 @@ from asen.inference import Embedder
 from asen_contract.images import decode_image
 from asen_contract.tensors import ATTENTION, EMBEDDING, ENSEMBLE, ROI
 
+from ..contract.image_samples import format_samples
 from .triton_support import (
     IMAGE_SIZES,
     SMALL_PIXEL_LIMIT,
@@ -66,6 +67,21 @@ def test_batched_rows_and_jpeg_webp(client, embedder):
         np.testing.assert_array_equal(got[ROI][row], want.roi)
 
 
+@pytest.fixture(scope="module")
+def format_cases() -> dict[str, bytes]:
+    return format_samples(garment_image(150, 110, seed=5))
+
+
+@pytest.mark.parametrize("case", sorted(format_samples(garment_image(8, 8))))
+def test_every_accepted_format_is_served_like_in_process(client, embedder, format_cases, case):
+    """Triton's preprocess and roi_crop decode with the contract: the same image as in process."""
+    data = format_cases[case]
+    want = embedder.embed_image(decode_image(data), [1, 2])
+    got = infer(client, [data], [[1, 2]])
+    assert cosine(got[EMBEDDING][0], want.fused).min() >= 0.9999
+    np.testing.assert_array_equal(got[ROI][0], want.roi)
+
+
 def test_ensemble_parameters(client, small_checkpoint):
     config = client.get_model_config(ENSEMBLE, as_json=True)["config"]
     parameters = {k: v["string_value"] for k, v in config["parameters"].items()}
@@ -86,6 +102,7 @@ BAD_REQUESTS = {
     "attribute": (None, [0, 4], "attribute id 4 is out of range"),
     "negative": (None, [-1], "attribute id -1 is out of range"),
     "pixels": ("big", [0], "over the limit"),
+    "aspect": ("strip", [0], "aspect ratio of 25000.0"),  # 400,000 pixels: within the pixel limit
 }
 
 
@@ -97,6 +114,8 @@ def test_bad_request_fails_alone(small_server, case):
         data = encode(garment_image(120, 90))
     elif data == "big":
         data = encode(garment_image(1000, 500))  # 500,000 pixels > the repository's limit
+    elif data == "strip":
+        data = encode(garment_image(100_000, 4))  # 1.3 KB; once made gigabytes when resized
     good = encode(garment_image(200, 120))
     client = grpcclient.InferenceServerClient(small_server.grpc_url)
     results: dict[int, object] = {}
@@ -117,6 +136,7 @@ def test_bad_request_fails_alone(small_server, case):
         assert result.as_numpy(EMBEDDING).shape == (1, 1, 64)
     _, error = results[1]
     assert error is not None and message in str(error)
+    assert error.status() == "StatusCode.INVALID_ARGUMENT"  # the caller's error, never INTERNAL
     again = infer(client, [good], [[3]])  # still serving
     assert again[EMBEDDING].shape == (1, 1, 64)
 
