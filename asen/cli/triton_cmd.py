@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
 from pathlib import Path
 
-from asen.triton.launcher import TritonServer
-from asen_contract.errors import AsenError
+from asen.triton.launcher import LOOPBACK, TritonServer
+from asen.triton.supervisor import TritonSupervisor
+from asen_contract.errors import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,12 +19,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "triton",
         help="start tritonserver on an exported model repository",
         description="Start the tritonserver of the nvidia-pytriton wheel (or --tritonserver "
-        "PATH), wait until every model is ready, and stop it cleanly on Ctrl-C or SIGTERM.",
+        "PATH), wait until every model is ready, restart it if it dies, and stop it cleanly on "
+        "Ctrl-C or SIGTERM. It listens on loopback only unless --address says otherwise.",
     )
     parser.add_argument("--repository", type=Path, required=True, help="from `asen export`")
-    parser.add_argument("--http-port", type=int, default=8000)
     parser.add_argument("--grpc-port", type=int, default=8001)
     parser.add_argument("--metrics-port", type=int, default=8002)
+    parser.add_argument(
+        "--http-port", type=int, default=None, help="serve HTTP/REST on this port (default: off)"
+    )
+    parser.add_argument(
+        "--address",
+        default=LOOPBACK,
+        help=f"address to listen on (default {LOOPBACK}; 0.0.0.0 exposes Triton, which has no "
+        "authentication, to the network)",
+    )
     parser.add_argument(
         "--tritonserver", type=Path, default=None, help="bin/tritonserver of an installation"
     )
@@ -34,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.repository.is_dir():
-        raise AsenError(f"--repository {args.repository} is not a folder")
+        raise ConfigError(f"--repository {args.repository} is not a folder")
     server = TritonServer(
         args.repository,
         args.http_port,
@@ -42,11 +53,17 @@ def run(args: argparse.Namespace) -> int:
         args.metrics_port,
         tritonserver=args.tritonserver,
         log_path=args.log,
+        address=args.address,
+    )
+    supervisor = TritonSupervisor(
+        server,
+        report=lambda line: print(f"asen triton: {line}", file=sys.stderr, flush=True),
+        start_timeout=args.timeout,
     )
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        server.start(timeout=args.timeout)
+        supervisor.start()
         endpoints = {
             "grpc": server.grpc_url,
             "http": server.http_url,
@@ -59,17 +76,16 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"tritonserver ready: {', '.join(endpoints['models'])}")
             print(f"  gRPC    {server.grpc_url}")
-            print(f"  HTTP    {server.http_url}")
+            print(f"  HTTP    {server.http_url or 'off (--http-port N turns it on)'}")
             print(f"  metrics {server.metrics_url}")
             print(f"  log     {server.log_path}")
             print("Ctrl-C or SIGTERM stops it.", flush=True)
-        while not stop.wait(1.0):
-            if not server.running:
-                raise AsenError(f"tritonserver exited unexpectedly:\n{server.log_tail()}")
+        while not stop.wait(1.0):  # a timed wait lets Ctrl-C through at once
+            pass
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
+        supervisor.stop()
         signal.signal(signal.SIGTERM, previous)
     print("tritonserver stopped", flush=True)
     return 0

@@ -13,6 +13,8 @@ from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
 from asen_contract.errors import AsenError, ConfigError
 
+from .triton_support import listening_addresses
+
 
 def test_missing_binary_is_a_clear_error(small_repository, tmp_path):
     server = TritonServer(small_repository, 1, 2, 3, tritonserver=tmp_path / "tritonserver")
@@ -59,3 +61,23 @@ def test_cli_serves_until_sigterm(small_repository, tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_listens_on_loopback_only_and_without_http(small_server):
+    """Issue 10: Triton bound gRPC, HTTP and metrics to every interface (0.0.0.0 / ::)."""
+    listening = listening_addresses(small_server.pid)
+    assert {port for _, port in listening} == {small_server.grpc_port, small_server.metrics_port}
+    loopback = {"127.0.0.1", "::ffff:127.0.0.1"}  # gRPC listens on an IPv6 socket, v4-mapped
+    assert {address for address, _ in listening} <= loopback, listening
+    assert small_server.http_url is None
+
+
+def test_an_explicit_address_widens_it(small_repository, tmp_path):
+    grpc, metrics, http = free_ports(3)
+    server = TritonServer(
+        small_repository, http, grpc, metrics, log_path=tmp_path / "log", address="0.0.0.0"
+    )
+    command = server.command(server.installation())
+    assert "--grpc-address=0.0.0.0" in command and f"--http-port={http}" in command
+    assert "--metrics-address=0.0.0.0" in command and "--allow-http=false" not in command
+    assert server.grpc_url == f"127.0.0.1:{grpc}"  # reached locally through loopback

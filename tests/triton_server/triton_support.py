@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,8 +46,9 @@ def export(checkpoint: Path, out: Path, **settings) -> Path:
 
 
 def running_server(repository: Path, log_dir: Path) -> Iterator[TritonServer]:
-    http, grpc, metrics = free_ports(3)
-    server = TritonServer(repository, http, grpc, metrics, log_path=log_dir / "tritonserver.log")
+    """A real tritonserver as `asen serve` runs it: loopback only, HTTP off."""
+    grpc, metrics = free_ports(2)
+    server = TritonServer(repository, None, grpc, metrics, log_path=log_dir / "tritonserver.log")
     server.start(timeout=240)
     try:
         yield server
@@ -89,3 +92,47 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / np.linalg.norm(a, axis=-1, keepdims=True)
     b = b / np.linalg.norm(b, axis=-1, keepdims=True)
     return (a * b).sum(-1)
+
+
+def process_group(group: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == group and state != "Z":
+            members.append(int(stat.parent.name))
+    return sorted(members)
+
+
+def listening_addresses(pid: int) -> set[tuple[str, int]]:
+    """(address, port) of the TCP sockets process `pid` listens on, from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table, family in (("tcp", 4), ("tcp6", 6)):
+        lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A = LISTEN
+                address, port = local.split(":")
+                found.add((_address(address, family), int(port, 16)))
+    return found
+
+
+def _address(hex_address: str, family: int) -> str:
+    raw = bytes.fromhex(hex_address)
+    if family == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+    return socket.inet_ntop(socket.AF_INET6, words)

@@ -1,0 +1,74 @@
+"""A tritonserver that dies is restarted, and what it left behind is cleaned up (issue 10).
+
+Real processes throughout: the real tritonserver is SIGKILLed; its Python-backend stubs and its
+/dev/shm regions must be gone after the restart, and the new server must serve.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+import tritonclient.grpc as grpcclient
+
+from asen.triton.launcher import SHARED_MEMORY, TritonServer
+from asen.triton.ports import free_ports
+from asen.triton.supervisor import TritonSupervisor
+
+from .triton_support import encode, garment_image, infer, process_group
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture
+def supervised(small_repository, tmp_path) -> Iterator[tuple[TritonSupervisor, list[str]]]:
+    grpc, metrics = free_ports(2)
+    server = TritonServer(small_repository, None, grpc, metrics, log_path=tmp_path / "triton.log")
+    reports: list[str] = []
+    supervisor = TritonSupervisor(server, report=reports.append, start_timeout=240)
+    supervisor.start()
+    try:
+        yield supervisor, reports
+    finally:
+        supervisor.stop()
+
+
+def test_sigkilled_server_is_restarted_and_its_leftovers_removed(supervised):
+    supervisor, reports = supervised
+    server = supervisor.server
+    old_pid = server.pid
+    stubs = [pid for pid in process_group(old_pid) if pid != old_pid]
+    regions = set(SHARED_MEMORY.glob(f"{server.shm_prefix}*"))
+    assert len(stubs) >= 5, stubs  # one stub per Python model instance
+    assert regions
+
+    os.kill(old_pid, signal.SIGKILL)
+
+    assert wait_for(lambda: supervisor.restarts == 1 and server.running, timeout=300), reports
+    assert server.pid != old_pid
+    assert process_group(old_pid) == []  # no stub of the killed server is left
+    assert not regions & set(SHARED_MEMORY.glob(f"{server.shm_prefix}*"))
+    assert any("exited unexpectedly (status -9)" in line for line in reports), reports
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+    assert infer(client, [encode(garment_image(120, 90))], [[1]])["EMBEDDING"].shape[:2] == (1, 1)
+
+
+def test_stop_during_a_restart_wins(supervised):
+    supervisor, _ = supervised
+    os.kill(supervisor.server.pid, signal.SIGKILL)
+    assert wait_for(lambda: not supervisor.server.running, timeout=30)
+    started = time.monotonic()
+    supervisor.stop()  # during the back-off or the new start: returns promptly, nothing left
+    assert time.monotonic() - started < 60
+    assert supervisor.server.process is None
+    assert not list(SHARED_MEMORY.glob(f"{supervisor.server.shm_prefix}*"))
