@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from asen.triton.launcher import TritonServer
     from asen.triton.ports import free_port
+    from asen.triton.supervisor import TritonSupervisor
     from gateway.config import GatewayConfig
     from gateway.logging_setup import configure_logging
 
@@ -64,20 +65,25 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(config.log_level)
     triton = TritonServer(
         repository=args.repository,
-        http_port=free_port(),
+        http_port=None,  # Triton is reached through the gateway only: gRPC on loopback
         grpc_port=triton_grpc,
         metrics_port=args.triton_metrics_port or free_port(),
         tritonserver=args.tritonserver,
         log_path=args.triton_log,
     )
+    supervisor = TritonSupervisor(  # restarts a Triton that dies; the gateway resumes by itself
+        triton,
+        report=lambda line: print(f"asen serve: {line}", file=sys.stderr, flush=True),
+        start_timeout=args.startup_timeout,
+    )
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"asen serve: starting tritonserver on 127.0.0.1:{triton_grpc} ...", file=sys.stderr)
-        triton.start(timeout=args.startup_timeout)
+        supervisor.start()
         asyncio.run(_serve(config))
     finally:
         print("asen serve: stopping tritonserver", file=sys.stderr)
-        triton.stop()
+        supervisor.stop()
         signal.signal(signal.SIGTERM, previous)
     return 0
 

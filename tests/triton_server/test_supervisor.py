@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import tritonclient.grpc as grpcclient
 
+from asen.client import AsenClient, ClientError
 from asen.triton.launcher import SHARED_MEMORY, TritonServer
 from asen.triton.ports import free_ports
 from asen.triton.supervisor import TritonSupervisor
@@ -72,3 +76,56 @@ def test_stop_during_a_restart_wins(supervised):
     assert time.monotonic() - started < 60
     assert supervisor.server.process is None
     assert not list(SHARED_MEMORY.glob(f"{supervisor.server.shm_prefix}*"))
+
+
+def tritonserver_of(parent: int) -> int | None:
+    """The pid of the tritonserver process started by `parent`, from /proc."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name = (stat.parent / "comm").read_text().strip()
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+        if name == "tritonserver" and ppid == parent:
+            return int(stat.parent.name)
+    return None
+
+
+def test_asen_serve_recovers_from_a_killed_triton(small_repository, tmp_path):
+    """The whole stack: SIGKILL asen serve's tritonserver; the gateway serves again by itself."""
+    port, metrics, triton = free_ports(3)
+    log = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "asen", "serve", "--repository", str(small_repository)]
+    command += ["--grpc-port", str(port), "--metrics-port", str(metrics)]
+    command += ["--triton-grpc-port", str(triton)]
+    with open(log, "wb") as handle:
+        serve = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT)
+    seeds = iter(range(1000))
+
+    def embeds() -> bool:  # a new image each time: a cached embedding would not need Triton
+        try:
+            client.embed(encode(garment_image(90, 70, seed=next(seeds))))
+        except ClientError:
+            return False
+        return True
+
+    try:
+        with AsenClient(f"127.0.0.1:{port}", timeout=30) as client:
+            assert wait_for(embeds, timeout=300), log.read_text()
+            first = tritonserver_of(serve.pid)
+            assert first is not None and len(process_group(first)) >= 5
+            os.kill(first, signal.SIGKILL)
+            assert wait_for(lambda: not embeds(), timeout=30)  # Triton is down
+            assert wait_for(embeds, timeout=300), log.read_text()  # and back, same gateway
+            second = tritonserver_of(serve.pid)
+            assert second not in (None, first)
+            assert process_group(first) == []
+            restarted = "tritonserver restarted (restart 1)"
+            assert wait_for(lambda: restarted in log.read_text(), timeout=30)
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        code = serve.wait(timeout=120)
+    output = log.read_text()
+    assert code == 0, output
+    assert "tritonserver exited unexpectedly (status -9)" in output
+    assert process_group(second) == []  # everything stopped with asen serve
