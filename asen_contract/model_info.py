@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from asen_contract.attribute_names import find_attribute, name_lookup
 from asen_contract.errors import InvalidInput
 from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS, ImageLimits
 
@@ -26,6 +27,9 @@ class AttributeSpec:
     name: str
     num_values: int
     value_names: tuple[str, ...]
+    aliases: tuple[
+        str, ...
+    ] = ()  # other spellings a caller may use (asen_contract.attribute_names)
 
 
 @dataclass(frozen=True)
@@ -51,16 +55,22 @@ class ModelInfo:
         return ImageLimits(self.max_image_pixels or DEFAULT_MAX_PIXELS, self.max_aspect_ratio)
 
     def resolve_attributes(self, names: list[str]) -> list[AttributeSpec]:
-        """Names -> specs (empty = all, duplicates dropped); ValueError names the unknown ones."""
+        """Names or aliases -> specs (empty = all, duplicates dropped); ValueError names the
+        unknown ones."""
         if not names:
             return list(self.attributes)
-        by_name = {a.name: a for a in self.attributes}
-        unknown = [n for n in names if n not in by_name]
+        lookup = name_lookup(
+            [a.name for a in self.attributes], [a.aliases for a in self.attributes]
+        )
+        found = {name: find_attribute(lookup, name) for name in names}
+        unknown = [name for name, index in found.items() if index is None]
         if unknown:
+            known = ", ".join(a.name for a in self.attributes)
             raise ValueError(
-                f"unknown attribute(s) {', '.join(map(repr, unknown))}; known: {', '.join(by_name)}"
+                f"unknown attribute(s) {', '.join(map(repr, unknown))}; known: {known}"
             )
-        return [by_name[n] for n in dict.fromkeys(names)]
+        indices = dict.fromkeys(index for index in found.values() if index is not None)
+        return [self.attributes[index] for index in indices]
 
     def check_attribute_ids(self, ids: Any) -> None:
         """InvalidInput unless every id names an attribute (and there is at least one)."""
@@ -77,10 +87,16 @@ class ModelInfo:
 
     def to_triton_parameters(self) -> dict[str, str]:
         """Config `parameters` (all strings, as Triton keeps them); max_batch_size is not one."""
-        attributes = [
-            {"name": a.name, "num_values": a.num_values, "value_names": list(a.value_names)}
-            for a in self.attributes
-        ]
+        attributes = []
+        for a in self.attributes:
+            entry: dict[str, Any] = {
+                "name": a.name,
+                "num_values": a.num_values,
+                "value_names": list(a.value_names),
+            }
+            if a.aliases:
+                entry["aliases"] = list(a.aliases)
+            attributes.append(entry)
         values = asdict(self)
         del values["attributes"], values["max_batch_size"]
         parameters = {key: str(value) for key, value in values.items()}
@@ -102,6 +118,7 @@ class ModelInfo:
                     name=str(a["name"]),
                     num_values=int(a.get("num_values") or 0),
                     value_names=tuple(str(v) for v in (a.get("value_names") or ())),
+                    aliases=tuple(str(v) for v in (a.get("aliases") or ())),
                 )
                 for index, a in enumerate(json.loads(params["attributes"]))
             )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from asen.checkpoint import LoadedCheckpoint, load_checkpoint
+from asen.checkpoint import LoadedCheckpoint, attribute_specs, load_checkpoint
 from asen.data.dataset import open_dataset
 from asen.data.synth import SynthSettings, generate_synthetic_dataset
 from asen.evaluation import EmbedFn, EvaluationReport, evaluate_embeddings
@@ -35,7 +35,7 @@ from asen.inference import Embedder
 from asen.model.config import Architecture
 from asen.model.network import ASEN
 from asen.training.pipeline import train
-from asen.training.run_setup import attribute_specs, seed_everything
+from asen.training.run_setup import seed_everything
 from asen.training.settings import STAGE1, STAGE2, TrainSettings
 from asen.training.validation import asen_embed_fn
 

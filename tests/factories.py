@@ -52,7 +52,7 @@ def tiny_model(
     return model
 
 
-def attribute_specs(
+def tiny_attributes(
     names: Sequence[str] | int, num_values: int = 3, value_names: bool = False
 ) -> list[AttributeSpec]:
     """Specs for the given names (or `attribute_0`, ... for a count), `num_values` each."""
@@ -74,7 +74,7 @@ def tiny_checkpoint(
     three named values per attribute) and return the path."""
     config = config or tiny_config()
     model = tiny_model(config, seed, sharp_attention)
-    specs = attributes or attribute_specs(config.num_attributes, value_names=True)
+    specs = attributes or tiny_attributes(config.num_attributes, value_names=True)
     save_checkpoint(Path(path), model, specs, dataset=dataset)
     return Path(path)
 

@@ -4,6 +4,7 @@
 from asen.checkpoint.model_file import (
     AttributeSpec,
     LoadedCheckpoint,
+    attribute_specs,
     load_checkpoint,
     save_checkpoint,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "AttributeSpec",
     "KeyMap",
     "LoadedCheckpoint",
+    "attribute_specs",
     "StoredFile",
     "load_checkpoint",
     "load_strict",

@@ -12,8 +12,10 @@ from typing import Any
 
 from asen.checkpoint.strict_load import load_strict
 from asen.checkpoint.torch_file import read_torch_file, save_torch_file
+from asen.data.metadata import DatasetSpec
 from asen.model.config import ModelConfig
 from asen.model.network import ASEN
+from asen_contract.attribute_names import find_attribute, name_lookup
 from asen_contract.errors import CheckpointError
 
 FORMAT = "asen-serving-checkpoint"
@@ -45,11 +47,29 @@ class LoadedCheckpoint:
         return f"ckpt-{self.sha256[:12]}"
 
     def attribute_index(self, name: str) -> int:
-        for index, spec in enumerate(self.attributes):
-            if spec.name == name:
-                return index
+        """Index of an attribute by name or alias (asen_contract.attribute_names)."""
+        lookup = name_lookup(
+            [spec.name for spec in self.attributes],
+            [spec.aliases or () for spec in self.attributes],
+        )
+        found = find_attribute(lookup, name)
+        if found is not None:
+            return found
         known = ", ".join(spec.name for spec in self.attributes)
         raise CheckpointError(f"unknown attribute {name!r}; this model knows: {known}")
+
+
+def attribute_specs(spec: DatasetSpec) -> list[AttributeSpec]:
+    """The checkpoint's attribute table for a data set: names, value counts and names, aliases."""
+    return [
+        AttributeSpec(
+            name,
+            spec.num_values[index],
+            list(spec.value_names[index]) if spec.value_names else None,
+            list(spec.aliases[index]) if spec.aliases else None,
+        )
+        for index, name in enumerate(spec.attributes)
+    ]
 
 
 def save_checkpoint(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from asen_contract.attribute_names import find_attribute, name_lookup
 from asen_contract.errors import DataFormatError
 
 
@@ -19,14 +20,16 @@ class DatasetSpec:
     attributes: tuple[str, ...]
     num_values: tuple[int, ...]
     value_names: tuple[tuple[str, ...], ...] | None = None
+    aliases: tuple[tuple[str, ...], ...] = ()  # other spellings per attribute (or none at all)
 
     def __post_init__(self) -> None:
         if len(self.attributes) != len(self.num_values):
             raise ValueError("attributes and num_values must have the same length")
         if not self.attributes:
             raise ValueError("a data set needs at least one attribute")
-        if len(set(self.attributes)) != len(self.attributes):
-            raise ValueError(f"duplicate attribute names in {self.attributes}")
+        if self.aliases and len(self.aliases) != len(self.attributes):
+            raise ValueError("aliases needs one entry per attribute")
+        name_lookup(self.attributes, self.aliases)  # no two attributes answer to one spelling
         if any(count < 2 for count in self.num_values):
             raise ValueError("every attribute needs at least two values")
         if self.value_names is not None:
@@ -43,12 +46,13 @@ class DatasetSpec:
         return len(self.attributes)
 
     def attribute_id(self, name: str) -> int:
-        """Id of an attribute given its name (case-insensitive) or its id as a string."""
+        """Id of an attribute given its name or an alias (asen_contract.attribute_names), or its
+        id as a string."""
         if name.isdigit() and int(name) < self.num_attributes:
             return int(name)
-        lowered = [attribute.lower() for attribute in self.attributes]
-        if name.lower() in lowered:
-            return lowered.index(name.lower())
+        found = find_attribute(name_lookup(self.attributes, self.aliases), name)
+        if found is not None:
+            return found
         raise DataFormatError(
             f"unknown attribute {name!r} for data set {self.name}; "
             f"choose one of: {', '.join(self.attributes)}"
@@ -76,26 +80,36 @@ FASHIONAI = DatasetSpec(
     num_values=(6, 9, 8, 6, 5, 5, 10, 5),
 )
 
+# Names exactly as the official metadata (config/DARN/DARN.yaml); the snake_case spellings used
+# before match them by the name rule (case, space, `_` and `-` do not matter).
 DARN = DatasetSpec(
     name="DARN",
     attributes=(
-        "clothes_category",
-        "clothes_button",
-        "clothes_color",
-        "clothes_length",
-        "clothes_pattern",
-        "clothes_shape",
-        "collar_shape",
-        "sleeve_length",
-        "sleeve_shape",
+        "clothes category",
+        "clothes button",
+        "clothes color",
+        "clothes length",
+        "clothes pattern",
+        "clothes shape",
+        "collar shape",
+        "sleeve length",
+        "sleeve shape",
     ),
     num_values=(20, 13, 55, 7, 28, 11, 26, 8, 17),
 )
 
+# config/DeepFashion/DeepFashion.yaml; the short names used before are aliases.
 DEEPFASHION = DatasetSpec(
     name="DeepFashion",
-    attributes=("texture", "fabric", "shape", "part", "style"),
+    attributes=(
+        "texture-related",
+        "fabric-related",
+        "shape-related",
+        "part-related",
+        "style-related",
+    ),
     num_values=(156, 218, 180, 216, 230),
+    aliases=(("texture",), ("fabric",), ("shape",), ("part",), ("style",)),
 )
 
 BUILTIN_SPECS: dict[str, DatasetSpec] = {

@@ -5,6 +5,8 @@ Format (written by `asen data synth`; any data set may carry one):
      "attributes": [{"name": "neckline_shape", "num_values": 5,
                      "values": ["round", "v", "square", "boat", "high"]}, ...]}
 `values` is optional; when present it must list one name per value, in value-id order.
+`aliases` (optional) lists other spellings a user may give for the attribute
+(asen_contract.attribute_names: case, spaces, `_` and `-` never matter).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def spec_to_json(spec: DatasetSpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": name, "num_values": count}
         if spec.value_names is not None:
             entry["values"] = list(spec.value_names[index])
+        if spec.aliases and spec.aliases[index]:
+            entry["aliases"] = list(spec.aliases[index])
         attributes.append(entry)
     return {"name": spec.name, "attributes": attributes}
 
@@ -57,6 +61,7 @@ def _spec_from_json(document: Any) -> DatasetSpec:
     names: list[str] = []
     counts: list[int] = []
     value_names: list[tuple[str, ...]] = []
+    aliases: list[tuple[str, ...]] = []
     for index, entry in enumerate(document["attributes"]):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise ValueError(f'attribute {index}: expected an object with a string "name"')
@@ -74,6 +79,10 @@ def _spec_from_json(document: Any) -> DatasetSpec:
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                 raise ValueError(f'attribute {index} ({entry["name"]}): "values" must be strings')
             value_names.append(tuple(values))
+        other = entry.get("aliases", [])
+        if not isinstance(other, list) or not all(isinstance(v, str) for v in other):
+            raise ValueError(f'attribute {index} ({entry["name"]}): "aliases" must be strings')
+        aliases.append(tuple(other))
     if value_names and len(value_names) != len(names):
         raise ValueError('either every attribute lists its "values" or none does')
     return DatasetSpec(
@@ -81,6 +90,7 @@ def _spec_from_json(document: Any) -> DatasetSpec:
         attributes=tuple(names),
         num_values=tuple(counts),
         value_names=tuple(value_names) if value_names else None,
+        aliases=tuple(aliases) if any(aliases) else (),
     )
 
 

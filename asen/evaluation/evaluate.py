@@ -125,16 +125,28 @@ def checkpoint_spec(checkpoint: LoadedCheckpoint, root: Path) -> DatasetSpec:
         name=checkpoint.dataset or "checkpoint",
         attributes=tuple(a.name for a in checkpoint.attributes),
         num_values=tuple(a.num_values for a in checkpoint.attributes),
+        aliases=tuple(tuple(a.aliases or ()) for a in checkpoint.attributes),
     )
     own_file = root / SPEC_FILENAME
     if own_file.is_file():
         own = read_spec_file(own_file)
-        if (own.attributes, own.num_values) != (spec.attributes, spec.num_values):
+        same_names = [_find(spec, name) for name in own.attributes] == list(
+            range(spec.num_attributes)
+        )
+        if not same_names or own.num_values != spec.num_values:
             raise DataFormatError(
                 f"the data set's {own_file} ({_describe(own)}) does not match the model's "
                 f"attributes ({_describe(spec)})"
             )
     return spec
+
+
+def _find(spec: DatasetSpec, name: str) -> int | None:
+    """The attribute a name (or an alias, in any spelling) refers to, or None."""
+    try:
+        return spec.attribute_id(name)
+    except DataFormatError:
+        return None
 
 
 def _describe(spec: DatasetSpec) -> str:

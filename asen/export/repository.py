@@ -88,7 +88,13 @@ def served_model_info(
     """The description every config of the repository carries (see asen_contract.model_info)."""
     config = checkpoint.config
     attributes = tuple(
-        AttributeSpec(index, spec.name, spec.num_values, tuple(spec.value_names or ()))
+        AttributeSpec(
+            index,
+            spec.name,
+            spec.num_values,
+            tuple(spec.value_names or ()),
+            tuple(spec.aliases or ()),
+        )
         for index, spec in enumerate(checkpoint.attributes)
     )
     return ModelInfo(

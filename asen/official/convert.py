@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from asen.checkpoint import AttributeSpec, load_strict, map_keys, save_checkpoint
+from asen.checkpoint import attribute_specs, load_strict, map_keys, save_checkpoint
 from asen.data.metadata import DatasetSpec, get_dataset_spec
 from asen.model.config import ModelConfig
 from asen.model.network import ASEN
@@ -59,10 +59,7 @@ def import_official(source: Path, dataset: str, out: Path, **settings: Any) -> I
     model = ASEN(config)
     load_strict(model, state, f"official checkpoint {source}")
     model.eval()
-    attributes = [
-        AttributeSpec(name, count, None if spec.value_names is None else list(spec.value_names[i]))
-        for i, (name, count) in enumerate(zip(spec.attributes, spec.num_values, strict=True))
-    ]
+    attributes = attribute_specs(spec)
     extra = {
         "imported_from": "official ASEN++",
         "source_file": Path(source).name,

@@ -11,12 +11,12 @@ import shutil
 import time
 from typing import Any
 
+from asen.checkpoint import attribute_specs
 from asen.model.imagenet import has_imagenet_weights
 from asen.training.distributed import DistContext, run_in_context
 from asen.training.plans import RunContext, build_plan
 from asen.training.precision import Precision
 from asen.training.run_setup import (
-    attribute_specs,
     open_training_data,
     rank_batch_size,
     run_logger,

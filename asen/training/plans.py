@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import nn
+
 from asen.checkpoint import (
     AttributeSpec,
     load_checkpoint,
@@ -31,7 +34,7 @@ from asen.training.distributed import DistContext
 from asen.training.local_crops import LocalCropper
 from asen.training.optim import single_group_optimizer, stage2_optimizer, step_scheduler
 from asen.training.run_setup import resume_record, triplet_loader
-from asen.training.settings import TrainSettings
+from asen.training.settings import Schedule, TrainSettings
 from asen.training.stage import BEST, LAST, StagePlan
 from asen.training.state import load_training_state
 from asen.training.steps import GlobalLocalTriplets, GlobalTriplets
@@ -52,45 +55,68 @@ class RunContext:
     record: dict[str, Any]  # precision, effective batch: recorded in every checkpoint
 
 
+@dataclass
+class _Parts:
+    """What differs between the plans."""
+
+    model: ASEN
+    initialisation: dict[str, Any]
+    schedule: Schedule
+    step: nn.Module
+    optimizer: torch.optim.Optimizer
+    cropper: LocalCropper | None = None
+
+
+def _global_only_parts(run: RunContext) -> _Parts:
+    """Stage 1 and the baseline: a global-only network, trained alone."""
+    settings = run.settings
+    config = settings.architecture.for_attributes(len(run.attributes), local=False)
+    model = ASEN(config)
+    start = initialise_backbone(
+        model.choices["global"]["basenet"], config.global_backbone, settings.backbone_weights_global
+    )
+    return _Parts(
+        model,
+        {"global": start.to_dict()},
+        settings.stage1,
+        GlobalTriplets(model, settings.loss),
+        single_group_optimizer(model, settings.stage1),
+    )
+
+
+def _stage2_parts(run: RunContext) -> _Parts:
+    """Stage 2: the full network; the global branch from stage 1, the local one from ImageNet."""
+    settings = run.settings
+    config = settings.architecture.for_attributes(len(run.attributes))
+    model = ASEN(config)
+    start, start_record = _global_start(run, config)
+    source = str(start_record["from"])
+    load_strict(model.choices["global"], start, source, under_prefix(GLOBAL_PREFIX))
+    local = initialise_backbone(
+        model.choices["local"]["basenet"],
+        config.branch("local").backbone,
+        settings.backbone_weights_local,
+    )
+    cropper = LocalCropper(
+        config.global_size, config.local_size, config.threshold, settings.crop_threads
+    )
+    return _Parts(
+        model,
+        {"global": start_record, "local": local.to_dict()},
+        settings.stage2,
+        GlobalLocalTriplets(model, cropper, settings.loss),
+        stage2_optimizer(model, settings.stage2),
+        cropper,
+    )
+
+
 def build_plan(name: str, run: RunContext) -> StagePlan:
     settings = run.settings
-    num_attributes = len(run.attributes)
-    if name == "stage2":
-        config = settings.architecture.for_attributes(num_attributes)
-        model = ASEN(config)
-        start, start_record = _global_start(run, config)
-        load_strict(
-            model.choices["global"], start, start_record["from"], under_prefix(GLOBAL_PREFIX)
-        )
-        local = initialise_backbone(
-            model.choices["local"]["basenet"],
-            config.branch("local").backbone,
-            settings.backbone_weights_local,
-        )
-        initialisation = {"global": start_record, "local": local.to_dict()}
-        schedule = settings.stage2
-        cropper = LocalCropper(
-            config.global_size, config.local_size, config.threshold, settings.crop_threads
-        )
-        step = GlobalLocalTriplets(model, cropper, settings.loss)
-        optimizer = stage2_optimizer(model, schedule)
-    else:
-        config = settings.architecture.for_attributes(num_attributes, local=False)
-        model = ASEN(config)
-        initialisation = {
-            "global": initialise_backbone(
-                model.choices["global"]["basenet"],
-                config.global_backbone,
-                settings.backbone_weights_global,
-            ).to_dict()
-        }
-        schedule = settings.stage1
-        cropper = None
-        step = GlobalTriplets(model, settings.loss)
-        optimizer = single_group_optimizer(model, schedule)
+    parts = _stage2_parts(run) if name == "stage2" else _global_only_parts(run)
+    model, schedule, optimizer = parts.model, parts.schedule, parts.optimizer
     context = run.context
     model.to(context.device).train()
-    record = {**run.record, "stage": name, "initialisation": initialisation}
+    record = {**run.record, "stage": name, "initialisation": parts.initialisation}
     embed_fn = asen_embed_fn(model, run.attributes, context.device)
 
     def run_validation() -> EvaluationReport:
@@ -107,7 +133,7 @@ def build_plan(name: str, run: RunContext) -> StagePlan:
         directory=settings.stage_dir(name),
         epochs=schedule.epochs,
         model=model,
-        step_module=context.wrap(step),
+        step_module=context.wrap(parts.step),
         optimizer=optimizer,
         scheduler=step_scheduler(optimizer, schedule),
         loader=triplet_loader(run.dataset, settings, context, with_sources=name == "stage2"),
@@ -115,7 +141,7 @@ def build_plan(name: str, run: RunContext) -> StagePlan:
         save_best=save_best,
         settings={**resume_record(settings), "stage": name},
         record=record,
-        cropper=cropper,
+        cropper=parts.cropper,
     )
 
 

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import torch
 
-from asen.checkpoint import AttributeSpec
 from asen.data.dataset import FashionDataset, open_dataset
-from asen.data.metadata import DatasetSpec
 from asen.data.sampler import TripletSampler
 from asen.training.distributed import DistContext
 from asen.training.image_store import ImageStore
@@ -61,14 +59,6 @@ def open_training_data(settings: TrainSettings) -> FashionDataset:
     return open_dataset(
         Path(settings.data), None if settings.dataset == "auto" else settings.dataset
     )
-
-
-def attribute_specs(spec: DatasetSpec) -> list[AttributeSpec]:
-    names = spec.value_names or (None,) * spec.num_attributes
-    return [
-        AttributeSpec(name, count, list(values) if values else None)
-        for name, count, values in zip(spec.attributes, spec.num_values, names, strict=True)
-    ]
 
 
 def triplet_loader(

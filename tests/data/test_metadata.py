@@ -21,9 +21,27 @@ def test_builtin_specs_match_the_official_attribute_tables() -> None:
     assert fashionai.num_values == (6, 9, 8, 6, 5, 5, 10, 5)
     darn = get_dataset_spec("darn")
     assert darn.num_attributes == 9
-    assert dict(zip(darn.attributes, darn.num_values, strict=True))["clothes_color"] == 55
+    assert darn.attributes[0] == "clothes category"  # exactly as config/DARN/DARN.yaml
+    assert dict(zip(darn.attributes, darn.num_values, strict=True))["clothes color"] == 55
     deepfashion = get_dataset_spec("DEEPFASHION")
+    assert deepfashion.attributes == (
+        "texture-related",
+        "fabric-related",
+        "shape-related",
+        "part-related",
+        "style-related",
+    )
     assert deepfashion.num_values == (156, 218, 180, 216, 230)
+
+
+def test_former_spellings_are_aliases_of_the_official_names() -> None:
+    darn = get_dataset_spec("darn")
+    assert darn.attribute_id("clothes_color") == darn.attribute_id("Clothes Color") == 2
+    deepfashion = get_dataset_spec("deepfashion")
+    assert deepfashion.attribute_id("texture") == deepfashion.attribute_id("texture_related") == 0
+    assert deepfashion.attribute_id("style") == 4
+    with pytest.raises(ValueError, match="both answer to"):
+        DatasetSpec("x", ("sleeve length", "sleeve_length"), (2, 2))
 
 
 def test_unknown_dataset_lists_the_choices() -> None:

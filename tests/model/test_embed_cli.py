@@ -12,7 +12,7 @@ from asen.cli.main import main
 from asen.inference import Embedder
 from asen.visualize import attention_in_source, save_attention_figure, save_attention_grid
 
-from ..factories import attribute_specs, tiny_checkpoint, tiny_config
+from ..factories import tiny_attributes, tiny_checkpoint, tiny_config
 
 ATTRIBUTES = ["collar_design", "sleeve_length", "skirt_length"]
 
@@ -20,7 +20,7 @@ ATTRIBUTES = ["collar_design", "sleeve_length", "skirt_length"]
 @pytest.fixture(scope="module")
 def model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "model.pt"
-    return tiny_checkpoint(path, tiny_config(3), attribute_specs(ATTRIBUTES, 4), seed=1)
+    return tiny_checkpoint(path, tiny_config(3), tiny_attributes(ATTRIBUTES, 4), seed=1)
 
 
 @pytest.fixture(scope="module")

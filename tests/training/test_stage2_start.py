@@ -3,13 +3,17 @@ checkpoint), nothing else, and records where it started from."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from asen.checkpoint import load_checkpoint
+from asen.checkpoint import attribute_specs, load_checkpoint
+from asen.data.dataset import open_dataset
+from asen.training.distributed import DistContext
 from asen.training.pipeline import train
+from asen.training.plans import RunContext, _global_start
 from asen.training.state import load_training_state
 from asen_contract.errors import CheckpointError
 
@@ -24,8 +28,6 @@ def test_stage2_starts_from_the_last_stage1_epoch(tiny_data: Path, tmp_path: Pat
     train(tiny_settings(tiny_data, tmp_path, stage="1", max_steps=1))
     last = load_training_state(tmp_path / "stage1" / "last.pt")
     settings = tiny_settings(tiny_data, tmp_path, stage="2", max_steps=1)
-    from asen.training.plans import _global_start  # the start before stage 2 trains it
-
     state, record = _global_start_of(settings, tiny_data)
     for key, value in _global(last.model).items():
         assert torch.equal(state[key], value), key
@@ -35,15 +37,10 @@ def test_stage2_starts_from_the_last_stage1_epoch(tiny_data: Path, tmp_path: Pat
     final = load_checkpoint(tmp_path / "model.pt")
     assert final.extra["initialisation"]["global"]["from"] == record["from"]
     assert final.extra["initialisation"]["local"] == {"source": "scratch"}
-    del _global_start
 
 
 def _global_start_of(settings, data):
-    from asen.data.dataset import open_dataset
-    from asen.training.distributed import DistContext
-    from asen.training.plans import RunContext, _global_start
-    from asen.training.run_setup import attribute_specs
-
+    """Stage 2's starting global branch, as the plan builds it before training."""
     dataset = open_dataset(data)
     run = RunContext(settings, dataset, attribute_specs(dataset.spec), DistContext(), {})
     config = settings.architecture.for_attributes(dataset.spec.num_attributes)
@@ -64,8 +61,6 @@ def test_a_given_checkpoint_starts_stage2(tiny_data: Path, tmp_path: Path, with_
 
 def test_another_global_architecture_is_refused(tiny_data: Path, tmp_path: Path) -> None:
     other = tiny_settings(tiny_data, tmp_path).model
-    from dataclasses import replace
-
     path = tiny_checkpoint(tmp_path / "s1.pt", replace(other, embed_size=8).for_attributes(6))
     settings = tiny_settings(tiny_data, tmp_path, stage="2", stage1_checkpoint=path)
     with pytest.raises(CheckpointError, match="another global architecture"):
