@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from asen_contract.errors import AsenError
 from asen_contract.tensors import ENSEMBLE
+from gateway.cache.redis_url import parse_redis_url
 
 
 def _opt(env: str, help: str, *, secret: bool = False, choices: tuple[str, ...] = ()) -> dict:
@@ -54,11 +55,23 @@ class GatewayConfig:
     redis_url: str = field(
         default="",
         metadata=_opt(
-            "ASEN_REDIS_URL", "redis://host:port/db; empty = in-process LRU cache", secret=True
+            "ASEN_REDIS_URL",
+            "cache URL: redis://host:port/db, redis+cluster://host:port[,host:port...], "
+            "redis+sentinel://host:port[,host:port...]/master[/db] (rediss*: TLS); "
+            "empty = in-process LRU cache",
+            secret=True,
         ),
     )
     redis_password: str = field(
         default="", metadata=_opt("ASEN_REDIS_PASSWORD", "Redis password", secret=True)
+    )
+    redis_sentinel_password: str = field(
+        default="",
+        metadata=_opt(
+            "ASEN_REDIS_SENTINEL_PASSWORD",
+            "password of the sentinels (redis+sentinel)",
+            secret=True,
+        ),
     )
     redis_timeout_seconds: float = field(
         default=0.25,
@@ -66,6 +79,14 @@ class GatewayConfig:
     )
     cache_ttl_seconds: int = field(
         default=7 * 24 * 3600, metadata=_opt("ASEN_CACHE_TTL_SECONDS", "embedding cache TTL")
+    )
+    cache_dtype: str = field(
+        default="float32",
+        metadata=_opt(
+            "ASEN_CACHE_DTYPE",
+            "storage of cached embeddings; float16 halves the memory",
+            choices=("float32", "float16"),
+        ),
     )
     cache_memory_entries: int = field(
         default=100_000,
@@ -150,6 +171,13 @@ class GatewayConfig:
             raise AsenError(f"discovery must be static or kubernetes, not {self.discovery!r}")
         if self.discovery == "static" and not self.triton_url_list:
             raise AsenError("ASEN_TRITON_URLS is empty: give at least one Triton host:port")
+        if self.cache_dtype not in ("float32", "float16"):
+            raise AsenError(f"cache_dtype must be float32 or float16, not {self.cache_dtype!r}")
+        if self.redis_url:
+            try:
+                parse_redis_url(self.redis_url)
+            except ValueError as error:
+                raise AsenError(f"ASEN_REDIS_URL: {error}") from None
         if bool(self.tls_cert) != bool(self.tls_key):
             raise AsenError("TLS needs both ASEN_TLS_CERT and ASEN_TLS_KEY")
         if self.tls_client_ca and not self.tls_cert:

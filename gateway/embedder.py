@@ -46,9 +46,16 @@ class _Row:
 
 
 class Embedder:
-    def __init__(self, pool: TritonPool, cache: CacheBackend, max_image_pixels: int = 0) -> None:
+    def __init__(
+        self,
+        pool: TritonPool,
+        cache: CacheBackend,
+        max_image_pixels: int = 0,
+        cache_dtype: str = "float32",
+    ) -> None:
         self._pool = pool
         self._cache = cache
+        self._cache_dtype = cache_dtype  # storage of cached vectors: float32 or float16
         self._max_image_pixels = max_image_pixels
         self._flights: SingleFlight[CachedEmbedding] = SingleFlight()
 
@@ -98,7 +105,9 @@ class Embedder:
         writes: dict[str, bytes] = {}
         for k, a in enumerate(attributes):
             entry = CachedEmbedding(out.embeddings[0, k], tuple(map(float, out.rois[0, k])))
-            writes[cache_key(info.model_version, a.name, image.sha256)] = entry.encode()
+            writes[cache_key(info.model_version, a.name, image.sha256)] = entry.encode(
+                self._cache_dtype
+            )
             results[a.name] = AttributeResult(
                 entry.embedding, entry.roi, False, out.attention[0, k]
             )
@@ -126,7 +135,9 @@ class Embedder:
             missing = [key for key in owned if key not in found]
             if missing:
                 computed = await self._compute(info, missing, pairs, deadline)
-                await self._cache.set_many({k: e.encode() for k, e in computed.items()})
+                await self._cache.set_many(
+                    {k: e.encode(self._cache_dtype) for k, e in computed.items()}
+                )
                 for key, entry in computed.items():
                     found[key] = (entry, False)
                     self._flights.resolve(key, entry)

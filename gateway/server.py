@@ -15,8 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from gateway.auth import ApiKeyInterceptor, load_keys
 from gateway.cache.backend import CacheBackend
-from gateway.cache.memory_cache import MemoryCache
-from gateway.cache.redis_cache import RedisCache
+from gateway.cache.factory import make_cache
 from gateway.call_guard import CallGuard
 from gateway.config import GatewayConfig
 from gateway.embedder import Embedder
@@ -39,7 +38,7 @@ class Gateway:
         self._bind_host = bind_host
         self.health = GatewayHealth()
         self.pool = TritonPool(config.triton_model, on_readiness=self.health.on_readiness)
-        self.cache: CacheBackend = _make_cache(config)
+        self.cache: CacheBackend = make_cache(config)
         self._server: grpc.aio.Server | None = None
         self._discovery: Any = None
         self._metrics_server: Any = None
@@ -62,7 +61,9 @@ class Gateway:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        embedder = Embedder(self.pool, self.cache, config.max_image_pixels)
+        embedder = Embedder(
+            self.pool, self.cache, config.max_image_pixels, cache_dtype=config.cache_dtype
+        )
         guard = CallGuard(InFlightLimiter(config.max_in_flight), config.request_timeout_seconds)
         service = FashionSimilarityService(
             self.pool, embedder, guard, config.max_candidates, config.stream_window
@@ -140,17 +141,6 @@ class Gateway:
             await stop.wait()
         finally:
             await self.stop()
-
-
-def _make_cache(config: GatewayConfig) -> CacheBackend:
-    if config.redis_url:
-        return RedisCache(
-            config.redis_url,
-            config.redis_password,
-            config.cache_ttl_seconds,
-            timeout_seconds=config.redis_timeout_seconds,
-        )
-    return MemoryCache(config.cache_memory_entries, config.cache_ttl_seconds)
 
 
 def _server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:
