@@ -116,6 +116,13 @@ class GatewayConfig:
     stream_window: int = field(
         default=16, metadata=_opt("ASEN_STREAM_WINDOW", "images in flight per EmbedStream")
     )
+    shutdown_delay_seconds: float = field(
+        default=1.0,
+        metadata=_opt(
+            "ASEN_SHUTDOWN_DELAY_SECONDS",
+            "on stop, keep serving this long after health turns NOT_SERVING (clients move away)",
+        ),
+    )
     shutdown_grace_seconds: float = field(
         default=10.0,
         metadata=_opt("ASEN_SHUTDOWN_GRACE_SECONDS", "time to drain in-flight calls on stop"),

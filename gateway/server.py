@@ -120,10 +120,14 @@ class Gateway:
         await self._discovery.start()
 
     async def stop(self, grace: float | None = None) -> None:
-        """NOT_SERVING first (balancers stop sending), then drain in-flight calls, then close."""
+        """NOT_SERVING first, and keep accepting calls for `shutdown_delay_seconds` so that
+        health-checking clients and balancers move away (calls sent meanwhile still succeed);
+        then refuse new calls, drain those in flight for up to `grace`, and close."""
         grace = self.config.shutdown_grace_seconds if grace is None else grace
         log.info("gateway stopping", extra={"grace_seconds": grace})
         await self.health.shutdown()
+        if self._server is not None and self.config.shutdown_delay_seconds > 0:
+            await asyncio.sleep(self.config.shutdown_delay_seconds)
         if self._server is not None:
             await self._server.stop(grace)
         if self._discovery is not None:

@@ -153,10 +153,10 @@ async def test_stop_drains_calls_in_flight(monkeypatch) -> None:
         return InferOutput(np.ones((*shape, 4), np.float32), np.zeros((*shape, 4)), None, version)
 
     monkeypatch.setattr(TritonPool, "model_info", property(lambda self: info))
-    gateway = Gateway(
-        GatewayConfig(grpc_port=0, metrics_port=-1, triton_urls="127.0.0.1:1"),
-        bind_host="127.0.0.1",
+    config = GatewayConfig(
+        grpc_port=0, metrics_port=-1, triton_urls="127.0.0.1:1", shutdown_delay_seconds=0.1
     )
+    gateway = Gateway(config, bind_host="127.0.0.1")
     await gateway.start()
     monkeypatch.setattr(gateway.pool, "infer", held_infer)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
