@@ -19,7 +19,7 @@ from asen.training.image_store import ImageStore
 from asen_contract import images
 from asen_contract.images import decode_image
 
-from ..factories import attribute_specs, tiny_checkpoint, tiny_config
+from ..factories import tiny_attributes, tiny_checkpoint, tiny_config
 from .image_samples import format_samples
 
 SAMPLES = format_samples(Image.new("RGB", (60, 44), (30, 90, 200)).rotate(15, fillcolor="white"))
@@ -45,7 +45,7 @@ def test_training_and_evaluation_read_what_the_decoder_gives(files) -> None:
 
 
 def test_asen_embed_accepts_every_format(files, tmp_path, capsys) -> None:
-    model = tiny_checkpoint(tmp_path / "m.pt", tiny_config(2), attribute_specs(["collar", "hem"]))
+    model = tiny_checkpoint(tmp_path / "m.pt", tiny_config(2), tiny_attributes(["collar", "hem"]))
     rois = {}
     for name, path in sorted(files.items()):
         args = ["embed", "--checkpoint", str(model), "--image", str(path), "--attribute", "hem"]
