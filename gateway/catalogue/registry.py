@@ -27,20 +27,29 @@ class VersionEntry:
     layout: str
     index_type: str
     attribute_ids: tuple[int, ...]
+    attribute_names: tuple[str, ...] = ()  # by position in attribute_ids
     source_version: str = ""  # the version a reindex copies from
     updated_ms: int = 0
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["attribute_ids"] = list(self.attribute_ids)
+        data["attribute_names"] = list(self.attribute_names)
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> VersionEntry:
         data = dict(data)
         data["attribute_ids"] = tuple(int(a) for a in data.get("attribute_ids", ()))
+        data["attribute_names"] = tuple(str(a) for a in data.get("attribute_names", ()))
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def names(self) -> dict[int, str]:
+        """Attribute id -> name (the id itself as text when the names were not recorded)."""
+        names = dict(zip(self.attribute_ids, self.attribute_names, strict=False))
+        return {a: names.get(a, str(a)) for a in self.attribute_ids}
 
     def with_state(self, state: str, source_version: str | None = None) -> VersionEntry:
         values = self.to_json()
