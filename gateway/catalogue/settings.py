@@ -52,6 +52,16 @@ class CatalogueSettings:
     def float16(self) -> bool:
         return self.vector_type == "float16" or (self.vector_type == "auto" and not self.lite)
 
+    @classmethod
+    def from_config(cls, config: object) -> CatalogueSettings:
+        """The catalogue rows of a GatewayConfig (fields named catalogue_*)."""
+        values = {}
+        for name in cls.__dataclass_fields__:
+            row = f"catalogue_{'index' if name == 'index_type' else name}"
+            if hasattr(config, row):
+                values[name] = getattr(config, row)
+        return cls(**values)
+
     def validate(self) -> None:
         if not self.enabled:
             return

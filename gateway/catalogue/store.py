@@ -61,6 +61,7 @@ class CatalogueStore:
         self._client: MilvusClient | None = None
         self._connect_lock = threading.Lock()
         self._write_lock: asyncio.Lock | None = None
+        self._create_lock: asyncio.Lock | None = None
         self._entries: dict[str, tuple[float, VersionEntry]] = {}
 
     @property
@@ -189,34 +190,49 @@ class CatalogueStore:
         existing = await self.entry(model_version, deadline)
         if existing is not None:
             return existing
+        if self._create_lock is None:
+            self._create_lock = asyncio.Lock()
+        async with self._create_lock:  # the first items of a stream all find no collection
+            self._entries.pop(model_version, None)
+            existing = await self.entry(model_version, deadline)
+            if existing is not None:
+                return existing
+            return await self._create_version(
+                entry_for(
+                    self.settings,
+                    model_version,
+                    dim,
+                    global_dim,
+                    attribute_ids,
+                    attribute_names,
+                    state,
+                    source_version,
+                ),
+                deadline,
+            )
+
+    async def _create_version(self, entry: VersionEntry, deadline: float) -> VersionEntry:
         s = self.settings
-        entry = VersionEntry(
-            model_version=model_version,
-            collection=collection_name(s.prefix, model_version),
-            state=state,
-            dim=dim,
-            global_dim=global_dim,
-            float16=s.float16,
-            layout=s.layout,
-            index_type=s.index.index_type,
-            attribute_ids=tuple(attribute_ids),
-            attribute_names=tuple(attribute_names),
-            source_version=source_version,
-            updated_ms=now_ms(),
-        )
 
         def create(client: MilvusClient, timeout: float) -> None:
             if not client.has_collection(entry.collection, timeout=timeout):
-                client.create_collection(
-                    entry.collection,
-                    schema=schema.item_schema(dim, entry.float16),
-                    index_params=schema.item_index(s.index),
-                    consistency_level="Strong",
-                    timeout=timeout,
-                )
-                if entry.layout == "partition":
-                    for attribute in (ITEM_RECORD, *entry.attribute_ids):
-                        client.create_partition(entry.collection, attribute_partition(attribute))
+                try:
+                    client.create_collection(
+                        entry.collection,
+                        schema=schema.item_schema(entry.dim, entry.float16),
+                        index_params=schema.item_index(s.index),
+                        consistency_level="Strong",
+                        timeout=timeout,
+                    )
+                except MilvusException:
+                    if not client.has_collection(entry.collection, timeout=timeout):
+                        raise  # else another gateway created it at the same moment
+            if entry.layout == "partition":
+                have = set(client.list_partitions(entry.collection, timeout=timeout))
+                for attribute in (ITEM_RECORD, *entry.attribute_ids):
+                    name = attribute_partition(attribute)
+                    if name not in have:
+                        client.create_partition(entry.collection, name, timeout=timeout)
             client.load_collection(entry.collection, timeout=timeout)
 
         await self._write(deadline, create)
@@ -489,6 +505,33 @@ class CatalogueStore:
         finally:
             with contextlib.suppress(Exception):
                 iterator.close()
+
+
+def entry_for(
+    settings: CatalogueSettings,
+    model_version: str,
+    dim: int,
+    global_dim: int,
+    attribute_ids: Sequence[int],
+    attribute_names: Sequence[str],
+    state: str,
+    source_version: str,
+) -> VersionEntry:
+    """The registry entry a new collection of this version gets under these settings."""
+    return VersionEntry(
+        model_version=model_version,
+        collection=collection_name(settings.prefix, model_version),
+        state=state,
+        dim=dim,
+        global_dim=global_dim,
+        float16=settings.float16,
+        layout=settings.layout,
+        index_type=settings.index.index_type,
+        attribute_ids=tuple(attribute_ids),
+        attribute_names=tuple(attribute_names),
+        source_version=source_version,
+        updated_ms=now_ms(),
+    )
 
 
 def _rows(entry: VersionEntry, record: ItemRecord, stamp: int) -> Iterable[dict]:
