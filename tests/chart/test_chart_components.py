@@ -250,3 +250,15 @@ def test_disruption_budgets_never_block_a_drain(case: Case) -> None:
         assert pdb["spec"]["maxUnavailable"] >= 1 and "minAvailable" not in pdb["spec"]
         component = pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
         assert component in {"gateway", "triton"}
+
+
+def test_gateway_terminates_gracefully(case: Case) -> None:
+    """SIGTERM comes after the preStop sleep; the gateway then serves for the delay (health
+    already NOT_SERVING) and drains for the grace; the kubelet must not kill it before."""
+    pod = workload(render(case), "gateway")["spec"]["template"]["spec"]
+    gateway = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in gateway["env"]}
+    sleep = int(gateway["lifecycle"]["preStop"]["exec"]["command"][-1])
+    delay = float(env["ASEN_SHUTDOWN_DELAY_SECONDS"])
+    grace = float(env["ASEN_SHUTDOWN_GRACE_SECONDS"])
+    assert pod["terminationGracePeriodSeconds"] > sleep + delay + grace

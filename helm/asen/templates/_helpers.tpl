@@ -97,8 +97,8 @@ redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
 {{- end }}
 {{- end }}
 {{- $g := .Values.gateway }}
-{{- if le (int $g.terminationGracePeriodSeconds) (add $g.preStopSleepSeconds $g.shutdownGraceSeconds | int) }}
-{{- fail "gateway.terminationGracePeriodSeconds must exceed preStopSleepSeconds + shutdownGraceSeconds, or in-flight calls are killed" }}
+{{- if le (float64 $g.terminationGracePeriodSeconds) (addf $g.preStopSleepSeconds $g.shutdownDelaySeconds $g.shutdownGraceSeconds) }}
+{{- fail "gateway.terminationGracePeriodSeconds must exceed preStopSleepSeconds + shutdownDelaySeconds + shutdownGraceSeconds, or in-flight calls are killed" }}
 {{- end }}
 {{- $t := .Values.triton }}
 {{- if le (int $t.terminationGracePeriodSeconds) (add $t.preStopSleepSeconds $t.exitTimeoutSeconds | int) }}
