@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TOOLS_STAMP := tools/bin/.installed
 PROTO_STAMP := gateway/generated/.built
 
-.PHONY: venv tools proto demo test lint format bench-triton bench-gateway soak soak-short clean
+.PHONY: venv tools proto demo test lint format bench-triton bench-gateway bench-runtimes gpu-check gpu-bench soak soak-short clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,19 @@ soak: venv tools
 soak-short: venv tools
 	$(PY) -m loadtests.soak --schedule short --workdir build/soak-short \
 		--report build/soak-short/soak.md
+
+bench-runtimes: venv
+	$(PY) loadtests/bench_runtimes.py --out runs/bench-runtimes
+
+# GPU machines (official Triton at /opt/tritonserver or TRITONSERVER=...); DRY_RUN=1 runs them
+# on a CPU with the cpu target. Each stops after 8 minutes.
+GPU_FLAGS = $(if $(TRITONSERVER),--tritonserver $(TRITONSERVER)) $(if $(DRY_RUN),--dry-run)
+
+gpu-check: venv
+	bash scripts/gpu_check.sh $(GPU_FLAGS) --out runs/gpu-check
+
+gpu-bench: venv
+	timeout --signal=INT --kill-after=30 480 $(PY) loadtests/gpu_bench.py $(GPU_FLAGS) --out runs/gpu-bench
 
 clean:
 	rm -rf $(VENV) tools/bin gateway/generated build runs

@@ -1,20 +1,28 @@
-"""Benchmark: eager in-process PyTorch vs the Triton `asen` ensemble, full-size ASEN++ shapes.
+"""Benchmark: eager in-process PyTorch vs the Triton `asen` ensemble, full-size ASEN++ shapes,
+for every cpu-target runtime and precision asked for, side by side in one run.
 
 Prints one JSON object:
 - eager: in-process fused-embedding throughput at batch 16 (decode + preprocess + both branches);
-- triton: the ensemble (cpu target) under concurrent single-image requests (images/s, p50/p99);
-- attributes: the cost of all attributes of one image relative to one attribute, both ways.
+- per variant (`RUNTIME/PRECISION`): the ensemble under concurrent single-image requests
+  (images/s, p50/p99), and the same repository's graphs run in this process (decode,
+  pre-processing, the three graphs, the RoI crop; 2 streams x 1 thread and 1 x 2, the better
+  kept): the bare-runtime limit of the same work, so `served_vs_in_process` says how close the
+  server comes to it, and `served_vs_eager` what serving gains over eager PyTorch;
+- attributes: the cost of all attributes of one image relative to one attribute, both ways
+  (first variant).
 
     .venv/bin/python loadtests/bench_triton.py [--checkpoint MODEL] [--seconds 20]
+        [--variants onnxruntime/float32 openvino/float32 openvino/int8] [--data SYNTH_ROOT]
 
 Without --checkpoint a random-init full-size ASEN++ (8 FashionAI attributes) is used: speed does
-not depend on the weights.
+not depend on the weights. INT8 calibrates on --data's training images (a small synthetic set
+is drawn without it). The servers run first, the in-process runs after them: a process that has
+loaded OpenVINO must not fork.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -24,47 +32,25 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import tritonclient.grpc as grpcclient
-from PIL import Image
+from bench_models import random_checkpoint, synthetic_set
+from triton_load import closed_loop, ensemble_inputs, photo_jpegs
 
-from asen.checkpoint import AttributeSpec, load_checkpoint, save_checkpoint
+from asen.checkpoint import LoadedCheckpoint, load_checkpoint
+from asen.data.dataset import open_dataset
 from asen.export.repository import export_repository
 from asen.export.settings import ExportSettings
 from asen.inference import Embedder
-from asen.model.config import ModelConfig
-from asen.model.network import ASEN
+from asen.runtimes.pipeline import GRAPHS, GraphPipeline
+from asen.runtimes.sessions import open_session
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
 from asen_contract.images import decode_image
-from asen_contract.tensors import ATTRIBUTE, ENSEMBLE, IMAGE
+from asen_contract.tensors import ENSEMBLE, LOCAL_BRANCH
 
-ATTRIBUTES = 8
 BATCH = 16
-
-
-def make_images(count: int) -> list[bytes]:
-    """Photo-sized JPEGs (600x800, 800x600, 750x1000) with smooth random content."""
-    rng = np.random.default_rng(0)
-    sizes = [(600, 800), (800, 600), (750, 1000)]
-    images = []
-    for index in range(count):
-        width, height = sizes[index % len(sizes)]
-        small = (rng.random((height // 40, width // 40, 3)) * 255).astype(np.uint8)
-        image = Image.fromarray(small).resize((width, height), Image.BILINEAR)
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=90)
-        images.append(buffer.getvalue())
-    return images
-
-
-def full_size_checkpoint(folder: Path) -> Path:
-    torch.manual_seed(0)
-    path = folder / "asenpp.pt"
-    specs = [AttributeSpec(f"attribute_{i}", 5) for i in range(ATTRIBUTES)]
-    save_checkpoint(path, ASEN(ModelConfig(num_attributes=ATTRIBUTES)), specs)
-    return path
+VARIANTS = ("onnxruntime/float32", "openvino/float32", "openvino/int8")
 
 
 def timed(function, repeats: int) -> float:
@@ -96,10 +82,11 @@ def one_vs_all(one, every, repeats: int = 9) -> dict:
     }
 
 
-def bench_eager(checkpoint: Path, images: list[bytes]) -> dict:
-    embedder = Embedder(load_checkpoint(checkpoint))
+def bench_eager(checkpoint: LoadedCheckpoint, images: list[bytes]) -> dict:
+    embedder = Embedder(checkpoint)
     batch = images[:BATCH]
-    ids = [i % ATTRIBUTES for i in range(BATCH)]
+    count = checkpoint.config.num_attributes
+    ids = [i % count for i in range(BATCH)]
 
     def run_batch() -> None:
         embedder.embed_pairs([decode_image(data) for data in batch], ids)
@@ -112,65 +99,66 @@ def bench_eager(checkpoint: Path, images: list[bytes]) -> dict:
         "torch_threads": torch.get_num_threads(),
         **one_vs_all(
             lambda: embedder.embed_image(one, [0]),
-            lambda: embedder.embed_image(one, list(range(ATTRIBUTES))),
+            lambda: embedder.embed_image(one, list(range(count))),
         ),
     }
 
 
-def inputs(image: bytes, ids: list[int]) -> list:
-    tensor = grpcclient.InferInput(IMAGE, [1, 1], "BYTES")
-    tensor.set_data_from_numpy(np.array([[image]], dtype=object))
-    attribute = grpcclient.InferInput(ATTRIBUTE, [1, len(ids)], "INT32")
-    attribute.set_data_from_numpy(np.asarray([ids], dtype=np.int32))
-    return [tensor, attribute]
-
-
-def load(url: str, images: list[bytes], concurrency: int, seconds: float) -> dict:
-    """`concurrency` clients each send one image + one attribute per request, back to back."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    stop = time.monotonic() + seconds
-
-    def client_loop(worker: int) -> None:
-        client = grpcclient.InferenceServerClient(url)
-        index = worker
-        while time.monotonic() < stop:
-            start = time.perf_counter()
-            client.infer(ENSEMBLE, inputs(images[index % len(images)], [index % ATTRIBUTES]))
-            with lock:
-                latencies.append(time.perf_counter() - start)
-            index += concurrency
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client_loop, args=(w,)) for w in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - started
-    ordered = sorted(latencies)
-    return {
-        "concurrency": concurrency,
-        "images_per_s": round(len(ordered) / elapsed, 2),
-        "p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
-        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
-        "requests": len(ordered),
-    }
-
-
-def bench_triton(repository: Path, images: list[bytes], seconds: float, levels) -> dict:
+def bench_triton(
+    repository: Path, images: list[bytes], seconds: float, levels, attributes: int, costs=True
+) -> dict:
     http, grpc, metrics = free_ports(3)
     with TritonServer(repository, http, grpc, metrics) as server:
         client = grpcclient.InferenceServerClient(server.grpc_url)
         for image in images[:4]:  # warm-up: every model instance sees traffic
-            client.infer(ENSEMBLE, inputs(image, [0]))
-        runs = [load(server.grpc_url, images, level, seconds) for level in levels]
+            client.infer(ENSEMBLE, ensemble_inputs([image], [[0]]))
+        url = server.grpc_url
+        count = attributes
+        runs = [closed_loop(url, images, level, seconds, count) for level in levels]
         best = max(runs, key=lambda run: run["images_per_s"])
-        costs = one_vs_all(
-            lambda: client.infer(ENSEMBLE, inputs(images[0], [0])),
-            lambda: client.infer(ENSEMBLE, inputs(images[0], list(range(ATTRIBUTES)))),
+        if not costs:
+            return {"saturated": best, "runs": runs}
+        every = [list(range(attributes))]
+        attribute_costs = one_vs_all(
+            lambda: client.infer(ENSEMBLE, ensemble_inputs(images[:1], [[0]])),
+            lambda: client.infer(ENSEMBLE, ensemble_inputs(images[:1], every)),
         )
-    return {"saturated": best, "runs": runs, **costs}
+    return {"saturated": best, "runs": runs, **attribute_costs}
+
+
+def pipeline_rate(pipelines: list[GraphPipeline], images: list[bytes], seconds: float) -> float:
+    """Images/s of one thread per pipeline, each decoding and embedding images back to back."""
+    counts = [0] * len(pipelines)
+    stop = time.perf_counter() + seconds
+
+    def stream(index: int) -> None:
+        while time.perf_counter() < stop or counts[index] < 2:
+            data = images[(index + len(pipelines) * counts[index]) % len(images)]
+            pipelines[index].embed([decode_image(data)], [[0]])
+            counts[index] += 1
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=stream, args=(i,)) for i in range(len(pipelines))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def bench_in_process(repository: Path, config, images: list[bytes], runtime: str, seconds: float):
+    """Images/s of the repository's graphs in this process, decode to fused embedding."""
+    paths = {name: repository / name / "1" / "model.onnx" for name in GRAPHS}
+    if not paths[LOCAL_BRANCH].is_file():
+        del paths[LOCAL_BRANCH]
+    results = {}
+    for streams, threads in ((2, 1), (1, 2)):
+        pipelines = [
+            GraphPipeline({n: open_session(p, runtime, threads) for n, p in paths.items()}, config)
+            for _ in range(streams)
+        ]
+        results[f"{streams}x{threads}"] = round(pipeline_rate(pipelines, images, seconds), 2)
+    return {"images_per_s": max(results.values()), "layouts": results}
 
 
 def main() -> int:
@@ -182,22 +170,53 @@ def main() -> int:
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--no-eager", action="store_true", help="only the Triton figures")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), help="RUNTIME/PRECISION")
+    parser.add_argument("--data", type=Path, default=None, help="data set root (INT8 calibration)")
+    parser.add_argument("--calibration-images", type=int, default=128)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        checkpoint = args.checkpoint or full_size_checkpoint(Path(folder))
-        images = make_images(24)
+        work = Path(folder)
+        checkpoint = load_checkpoint(args.checkpoint or random_checkpoint(work / "asenpp.pt"))
+        images = photo_jpegs(24)
         print("eager in-process ...", file=sys.stderr)
         eager = None if args.no_eager else bench_eager(checkpoint, images)
-        settings = ExportSettings(
-            max_batch=args.max_batch,
-            queue_delay_us=args.queue_delay_us,
-            cpu_threads=args.cpu_threads,
-        )
-        print("exporting ...", file=sys.stderr)
-        repository = Path(folder) / "repository"
-        export_repository(load_checkpoint(checkpoint), repository, settings)
-        print("triton ...", file=sys.stderr)
-        triton = bench_triton(repository, images, args.seconds, args.concurrency)
+        calibration = []
+        if any(variant.endswith("/int8") for variant in args.variants):
+            data = args.data or synthetic_set(work / "synth", train=args.calibration_images)
+            calibration = open_dataset(data).images("train")[: args.calibration_images]
+        variants, repositories = {}, {}
+        for variant in args.variants:
+            runtime, precision = variant.split("/")
+            settings = ExportSettings(
+                max_batch=args.max_batch,
+                queue_delay_us=args.queue_delay_us,
+                cpu_threads=args.cpu_threads,
+                runtime=runtime,
+                precision=precision,
+            )
+            print(f"{variant}: exporting ...", file=sys.stderr)
+            repository = repositories[variant] = work / variant.replace("/", "-")
+            chosen = calibration if precision == "int8" else []
+            export_repository(checkpoint, repository, settings, calibration=chosen)
+            print(f"{variant}: triton ...", file=sys.stderr)
+            variants[variant] = bench_triton(
+                repository,
+                images,
+                args.seconds,
+                args.concurrency,
+                checkpoint.config.num_attributes,
+                costs=not variants,
+            )
+        for variant, repository in repositories.items():
+            print(f"{variant}: the same graphs in process ...", file=sys.stderr)
+            bound = bench_in_process(
+                repository, checkpoint.config, images, variant.split("/")[0], args.seconds
+            )
+            served = variants[variant]["saturated"]["images_per_s"]
+            variants[variant]["in_process"] = bound
+            variants[variant]["served_vs_in_process"] = round(served / bound["images_per_s"], 2)
+            if eager:
+                variants[variant]["served_vs_eager"] = round(served / eager["images_per_s"], 2)
     report = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -206,10 +225,7 @@ def main() -> int:
         },
         "model": "ASEN++ full size (ResNet-50 224 global, ResNet-34 112 local, 2048-d)",
         "eager_pytorch": eager,
-        "triton_ensemble_cpu": triton,
-        "triton_vs_eager": None
-        if eager is None
-        else round(triton["saturated"]["images_per_s"] / eager["images_per_s"], 2),
+        "triton_ensemble_cpu": variants,
         "settings": {
             "max_batch": args.max_batch,
             "queue_delay_us": args.queue_delay_us,

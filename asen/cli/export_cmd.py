@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 from asen.checkpoint import load_checkpoint
+from asen.data.dataset import open_dataset
 from asen.export.repository import export_repository
-from asen.export.settings import TARGETS, ExportSettings
+from asen.export.settings import PRECISIONS, RUNTIMES, TARGETS, ExportSettings
+from asen_contract.errors import ConfigError
 from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 
 
@@ -43,6 +45,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--cpu-threads", type=int, default=2, help="onnxruntime threads per branch (cpu target)"
     )
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="onnxruntime",
+        help="cpu target: the runtime of the branch graphs (default onnxruntime)",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="float32",
+        help="cpu target: int8 quantizes the backbones (global_head stays float32) after "
+        "calibration on --calibration-data; its cost is measured and printed",
+    )
+    parser.add_argument(
+        "--calibration-data",
+        type=Path,
+        default=None,
+        help="data set root: INT8 calibrates on its training images and every non-default "
+        "runtime/precision is compared with float32 on its validation images",
+    )
+    parser.add_argument(
+        "--calibration-images", type=int, default=128, help="training images to calibrate on"
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=run)
 
@@ -55,15 +80,33 @@ def run(args: argparse.Namespace) -> int:
         max_aspect_ratio=args.max_aspect_ratio,
         queue_delay_us=args.queue_delay_us,
         cpu_threads=args.cpu_threads,
+        runtime=args.runtime,
+        precision=args.precision,
     )
+    if args.calibration_images < 1:
+        raise ConfigError("--calibration-images must be at least 1")
+    calibration, held_out = [], []
+    if args.calibration_data is not None:
+        dataset = open_dataset(args.calibration_data)
+        calibration = dataset.images("train")[: args.calibration_images]
+        held_out = dataset.images("valid")
+    elif settings.precision == "int8":
+        raise ConfigError("--precision int8 needs --calibration-data (a data set root)")
     checkpoint = load_checkpoint(args.checkpoint)
     result = export_repository(
-        checkpoint, args.out, settings, progress=lambda line: print(line, file=sys.stderr)
+        checkpoint,
+        args.out,
+        settings,
+        progress=lambda line: print(line, file=sys.stderr),
+        calibration=calibration,
+        held_out=held_out,
     )
     summary = {
         "repository": str(result.repository),
         "model_version": result.model_version,
         "target": settings.target,
+        "runtime": settings.runtime,
+        "precision": settings.precision,
         "models": result.models,
         "max_relative_error": {c.name: c.max_relative_error for c in result.checks},
     }

@@ -19,12 +19,14 @@ from asen_contract.model_info import ModelInfo
 from asen_contract.tensors import Signature, TensorSpec
 
 Config = mc.ModelConfig
-_TENSORRT_FP16 = {
-    "precision_mode": "FP16",
+_TENSORRT = {
     "max_workspace_size_bytes": str(2 << 30),
     "trt_engine_cache_enable": "true",
     "trt_engine_cache_path": "/tmp/asen-trt-cache",
 }
+# global_head computes the attention map that decides the RoI box: it never runs in FP16
+# (docs/runtimes.md has the measured effect of FP16 per graph).
+FLOAT32_ON_GPU = (t.GLOBAL_HEAD,)
 
 
 def branch_config(
@@ -37,19 +39,13 @@ def branch_config(
         config.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_GPU)
         config.optimization.graph.level = 1
         accelerators = config.optimization.execution_accelerators
-        accelerators.gpu_execution_accelerator.add(name="tensorrt", parameters=_TENSORRT_FP16)
+        precision = "FP32" if name in FLOAT32_ON_GPU else "FP16"
+        parameters = {"precision_mode": precision, **_TENSORRT}
+        accelerators.gpu_execution_accelerator.add(name="tensorrt", parameters=parameters)
         return config
     config.backend = "python"
     config.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
-    _set_parameters(
-        config,
-        {
-            "intra_op_threads": str(threads),
-            "inter_op_threads": "1",
-            "graph_optimization": "all",
-            "allow_spinning": "0",
-        },
-    )
+    _set_parameters(config, {"runtime": settings.runtime, "threads": str(threads)})
     return config
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import asen_contract
@@ -33,8 +33,10 @@ from asen.export.onnx_graphs import (
     graph_specs,
     model_geometry,
 )
+from asen.export.precision import apply_precision, calibration_digest
 from asen.export.settings import ExportSettings, model_version
 from asen.export.sources import model_source
+from asen.runtimes import sessions as runtimes_sessions
 from asen_contract import tensors as t
 from asen_contract.errors import ConfigError
 from asen_contract.model_info import AttributeSpec, ModelInfo
@@ -64,14 +66,23 @@ def export_repository(
     out: Path,
     settings: ExportSettings,
     progress: Callable[[str], None] = lambda message: None,
+    calibration: Sequence[Path] = (),
+    held_out: Sequence[Path] = (),
 ) -> ExportResult:
+    """`calibration`: images for INT8 (required then); `held_out`: images the served runtime
+    and precision are compared on against float32 onnxruntime (drawn garments if empty)."""
     out = Path(out)
     _check_destination(out)
+    if settings.precision == "int8":
+        if not calibration:
+            raise ConfigError("INT8 needs calibration images (a data set's training images)")
+        settings = replace(settings, calibration=calibration_digest(calibration))
     out.parent.mkdir(parents=True, exist_ok=True)
     version = model_version(checkpoint.sha256, settings)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    images = (list(calibration), list(held_out))
     try:
-        checks = _write_models(checkpoint, staging, settings, version, progress)
+        checks = _write_models(checkpoint, staging, settings, version, progress, images)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -120,14 +131,16 @@ def _check_destination(out: Path) -> None:
         raise ConfigError(f"{out} is a non-empty folder that is not a model repository")
 
 
-def _write_models(checkpoint, root: Path, settings, version: str, progress) -> list[GraphCheck]:
+def _write_models(
+    checkpoint, root: Path, settings, version: str, progress, images
+) -> list[GraphCheck]:
     model = checkpoint.model.eval()
     geometry = model_geometry(model)
     info = served_model_info(checkpoint, settings, geometry, version)
     signature = signatures(geometry)
-    checks = []
+    checks, graphs = [], {}
     for spec in graph_specs(model, geometry):
-        graph = root / spec.name / "1" / "model.onnx"
+        graph = graphs[spec.name] = root / spec.name / "1" / "model.onnx"
         progress(f"exporting {spec.name} (ONNX opset {OPSET})")
         export_graph(model, spec, graph)
         check = check_graph(model, spec, graph)
@@ -137,6 +150,8 @@ def _write_models(checkpoint, root: Path, settings, version: str, progress) -> l
         _write(root, configs.branch_config(spec.name, spec.signature, settings, threads))
         if settings.target == "cpu":
             shutil.copy(model_source("onnx_runner"), graph.parent / "model.py")
+            shutil.copy(runtimes_sessions.__file__, graph.parent / "graph_sessions.py")
+    agreement = apply_precision(graphs, checkpoint.config, settings, *images, progress)
     for name in (t.PREPROCESS, t.ROI_CROP):
         version_dir = root / name / "1"
         version_dir.mkdir(parents=True, exist_ok=True)
@@ -152,6 +167,7 @@ def _write_models(checkpoint, root: Path, settings, version: str, progress) -> l
         "opset": OPSET,
         "model_config": checkpoint.config.to_dict(),
         "checks": [asdict(c) for c in checks],
+        **({"served_vs_float32_onnxruntime": agreement} if agreement else {}),
     }
     manifest_path = root / t.ENSEMBLE / "1" / MANIFEST
     manifest_path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,12 @@ from asen_contract.errors import ConfigError
 from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 
 TARGETS = ("cpu", "gpu")
+RUNTIMES = ("onnxruntime", "openvino")  # cpu target; the gpu target runs Triton's onnxruntime
+PRECISIONS = ("float32", "int8")  # int8: cpu target, global_head stays float32
 REPOSITORY_FORMAT = 2  # bump when the repository layout or a Python model changes meaning
+
+
+_UNHASHED_DEFAULTS = {"runtime": "onnxruntime", "precision": "float32", "calibration": ""}
 
 
 @dataclass(frozen=True)
@@ -21,7 +26,10 @@ class ExportSettings:
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     max_aspect_ratio: float = DEFAULT_MAX_ASPECT_RATIO
     queue_delay_us: int = 2000
-    cpu_threads: int = 2  # onnxruntime intra-op threads of each cpu-target branch instance
+    cpu_threads: int = 2  # intra-op threads of each cpu-target branch instance
+    runtime: str = "onnxruntime"
+    precision: str = "float32"
+    calibration: str = ""  # int8: digest of the calibration images (set by the export)
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -34,12 +42,28 @@ class ExportSettings:
             raise ConfigError(
                 f"the aspect ratio limit must be at least 1, got {self.max_aspect_ratio}"
             )
+        if self.runtime not in RUNTIMES:
+            raise ConfigError(
+                f"unknown runtime {self.runtime!r}; choose from {', '.join(RUNTIMES)}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}"
+            )
+        if self.target == "gpu" and (self.runtime, self.precision) != ("onnxruntime", "float32"):
+            raise ConfigError(
+                "the gpu target runs Triton's onnxruntime backend with TensorRT: the runtime and "
+                "precision choices are for the cpu target"
+            )
         if self.queue_delay_us < 0 or self.cpu_threads < 0:
             raise ConfigError("queue delay and thread count cannot be negative")
 
     def fingerprint(self) -> str:
         """Everything that can change an embedding or a served limit, hashed."""
         payload = {**asdict(self), "opset": OPSET, "format": REPOSITORY_FORMAT}
+        for key, default in _UNHASHED_DEFAULTS.items():  # earlier exports keep their version
+            if payload[key] == default:
+                del payload[key]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
 
 

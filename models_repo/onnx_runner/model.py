@@ -1,9 +1,12 @@
-"""Triton Python-backend model that runs one exported branch graph with onnxruntime (cpu target).
+"""Triton Python-backend model that runs one exported branch graph on the CPU (cpu target):
+onnxruntime or OpenVINO, chosen at export (`runtime` parameter), float32 or INT8 graph alike.
 
 Used for `global_backbone`, `global_head` and `local_branch` when Triton has no onnxruntime
-backend (the `nvidia-pytriton` build). Requests delivered together by the dynamic batcher are
+backend (the `nvidia-pytriton` build). The session comes from `graph_sessions` (a copy of
+`asen/runtimes/sessions.py` placed beside this file at export), the same code the export's parity
+checks and the benchmarks run. Requests delivered together by the dynamic batcher are
 concatenated along the batch axis (grouped by their non-batch shapes, so rows with different K
-never mix) and run as one onnxruntime call.
+never mix) and run as one call.
 """
 
 from __future__ import annotations
@@ -12,34 +15,19 @@ import json
 import os
 
 import numpy as np
-import onnxruntime
 import triton_python_backend_utils as pb_utils
-
-_LEVELS = {
-    "disable": onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL,
-    "basic": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "extended": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "all": onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
-}
+from graph_sessions import open_session
 
 
 class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         config = json.loads(args["model_config"])
         parameters = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = int(parameters.get("intra_op_threads", "0"))
-        options.inter_op_num_threads = int(parameters.get("inter_op_threads", "1"))
-        options.graph_optimization_level = _LEVELS[parameters.get("graph_optimization", "all")]
-        # Several branch processes share the cores: spinning worker threads would steal them.
-        spinning = parameters.get("allow_spinning", "0")
-        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         path = os.path.join(args["model_repository"], args["model_version"], "model.onnx")
-        self.session = onnxruntime.InferenceSession(
-            path, options, providers=["CPUExecutionProvider"]
-        )
+        self.runtime = parameters.get("runtime", "onnxruntime")
+        self.session = open_session(path, self.runtime, int(parameters.get("threads", "0")))
         self.inputs = [tensor["name"] for tensor in config["input"]]
-        self.outputs = [tensor["name"] for tensor in config["output"]]
+        self.outputs = self.session.outputs
 
     def execute(self, requests: list) -> list:
         responses: list = [None] * len(requests)
@@ -52,10 +40,10 @@ class TritonPythonModel:
         for members in groups.values():
             try:
                 self._run_group(members, arrays, responses)
-            except Exception as error:  # onnxruntime failure: fail only this group
+            except Exception as error:  # a runtime failure: fail only this group
                 for index in members:
                     responses[index] = pb_utils.InferenceResponse(
-                        error=pb_utils.TritonError(f"onnxruntime: {error}")
+                        error=pb_utils.TritonError(f"{self.runtime}: {error}")
                     )
         return responses
 
@@ -64,7 +52,7 @@ class TritonPythonModel:
             name: np.concatenate([arrays[i][position] for i in members])
             for position, name in enumerate(self.inputs)
         }
-        results = self.session.run(self.outputs, feeds)
+        results = self.session.run(feeds)
         start = 0
         for index in members:
             rows = arrays[index][0].shape[0]
