@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from asen_contract.errors import AsenError
+from asen_contract.errors import ConfigError
 from asen_contract.tensors import ENSEMBLE
 from gateway.cache.redis_url import parse_redis_url
 
@@ -153,49 +153,67 @@ class GatewayConfig:
             parser.add_argument("--" + f.name.replace("_", "-"), type=_TYPES[f.type], **kwargs)
 
     @classmethod
-    def load(
+    def given(
         cls, args: argparse.Namespace | None = None, env: Mapping[str, str] | None = None
-    ) -> GatewayConfig:
-        """Flags over environment over defaults; raises AsenError on a malformed value."""
+    ) -> dict[str, object]:
+        """The settings set by a flag or a (non-empty) variable, flags first, values parsed."""
         env = os.environ if env is None else env
-        values: dict = {}
+        values: dict[str, object] = {}
         for f in fields(cls):
             flag = getattr(args, f.name, None) if args is not None else None
             if flag is not None:
                 values[f.name] = flag
-            elif f.metadata["env"] in env and env[f.metadata["env"]] != "":
+            elif env.get(f.metadata["env"], "") != "":
                 raw = env[f.metadata["env"]]
                 try:
                     values[f.name] = _TYPES[f.type](raw)
                 except ValueError as error:
-                    raise AsenError(f"{f.metadata['env']}={raw!r}: {error}") from None
-        config = cls(**values)
+                    raise ConfigError(f"{f.metadata['env']}={raw!r}: {error}") from None
+        return values
+
+    @classmethod
+    def load(
+        cls,
+        args: argparse.Namespace | None = None,
+        env: Mapping[str, str] | None = None,
+        fixed: Mapping[str, object] | None = None,
+    ) -> GatewayConfig:
+        """Flags over environment over defaults (`fixed` values over all: settings a launcher
+        decides itself); raises ConfigError on a malformed value."""
+        config = cls(**(cls.given(args, env) | dict(fixed or {})))
         config.validate()
         return config
 
+    @classmethod
+    def variable(cls, name: str) -> str:
+        """The environment variable of setting `name` (for messages)."""
+        return next(f.metadata["env"] for f in fields(cls) if f.name == name)
+
     def validate(self) -> None:
         if self.discovery not in ("static", "kubernetes"):
-            raise AsenError(f"discovery must be static or kubernetes, not {self.discovery!r}")
+            raise ConfigError(f"discovery must be static or kubernetes, not {self.discovery!r}")
         if self.discovery == "static" and not self.triton_url_list:
-            raise AsenError("ASEN_TRITON_URLS is empty: give at least one Triton host:port")
+            raise ConfigError("ASEN_TRITON_URLS is empty: give at least one Triton host:port")
         if self.cache_dtype not in ("float32", "float16"):
-            raise AsenError(f"cache_dtype must be float32 or float16, not {self.cache_dtype!r}")
+            raise ConfigError(f"cache_dtype must be float32 or float16, not {self.cache_dtype!r}")
         if self.redis_url:
             try:
                 parse_redis_url(self.redis_url)
             except ValueError as error:
-                raise AsenError(f"ASEN_REDIS_URL: {error}") from None
+                raise ConfigError(f"ASEN_REDIS_URL: {error}") from None
         if bool(self.tls_cert) != bool(self.tls_key):
-            raise AsenError("TLS needs both ASEN_TLS_CERT and ASEN_TLS_KEY")
+            raise ConfigError("TLS needs both ASEN_TLS_CERT and ASEN_TLS_KEY")
         if self.tls_client_ca and not self.tls_cert:
-            raise AsenError("ASEN_TLS_CLIENT_CA (mutual TLS) needs ASEN_TLS_CERT and ASEN_TLS_KEY")
+            raise ConfigError(
+                "ASEN_TLS_CLIENT_CA (mutual TLS) needs ASEN_TLS_CERT and ASEN_TLS_KEY"
+            )
         for name in ("tls_cert", "tls_key", "tls_client_ca", "api_keys_file"):
             path = getattr(self, name)
             if path and not Path(path).is_file():
-                raise AsenError(f"{name}: no such file: {path}")
+                raise ConfigError(f"{name}: no such file: {path}")
         for name in ("max_candidates", "max_in_flight", "max_message_bytes", "stream_window"):
             if getattr(self, name) < 1:
-                raise AsenError(f"{name} must be >= 1")
+                raise ConfigError(f"{name} must be >= 1")
 
     def masked(self) -> dict[str, object]:
         """The configuration with secrets hidden, for the start-up log line."""

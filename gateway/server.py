@@ -13,19 +13,20 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from gateway.auth import ApiKeyInterceptor, load_keys
+from gateway.api.admission import InFlightLimiter
+from gateway.api.auth import ApiKeyInterceptor, load_keys
+from gateway.api.call_guard import CallGuard
+from gateway.api.servicer import FashionSimilarityServicer
 from gateway.cache.backend import CacheBackend
 from gateway.cache.factory import make_cache
-from gateway.call_guard import CallGuard
 from gateway.config import GatewayConfig
-from gateway.embedder import Embedder
+from gateway.core.embedder import Embedder
+from gateway.core.service import SimilarityService
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 from gateway.health import GatewayHealth
-from gateway.limits import InFlightLimiter
 from gateway.metrics import start_metrics_server
-from gateway.service import FashionSimilarityService
-from gateway.triton_pool import TritonPool
+from gateway.triton.pool import TritonPool
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +65,10 @@ class Gateway:
         embedder = Embedder(
             self.pool, self.cache, config.max_image_pixels, cache_dtype=config.cache_dtype
         )
+        self.core = SimilarityService(self.pool, embedder, config.max_candidates)
         guard = CallGuard(InFlightLimiter(config.max_in_flight), config.request_timeout_seconds)
-        service = FashionSimilarityService(
-            self.pool, embedder, guard, config.max_candidates, config.stream_window
-        )
-        pb_grpc.add_FashionSimilarityServicer_to_server(service, server)
+        servicer = FashionSimilarityServicer(self.core, guard, config.stream_window)
+        pb_grpc.add_FashionSimilarityServicer_to_server(servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         await self.health.set_serving(False)
         reflection.enable_server_reflection(

@@ -1,6 +1,10 @@
 """`asen serve`: the whole stack on one machine: tritonserver with a model repository, and the
 gRPC gateway in front of it (embedded LRU cache, or Redis with --redis). Ctrl-C / SIGTERM stops
 both cleanly: the gateway drains in-flight calls first, then Triton is stopped.
+
+The gateway is configured by its own table (`GatewayConfig`: every `--flag` and `ASEN_*`
+variable of `python -m gateway`); the settings `asen serve` decides itself (where Triton is) are
+refused when given, never silently ignored.
 """
 
 from __future__ import annotations
@@ -9,25 +13,27 @@ import argparse
 import asyncio
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from asen_contract.errors import AsenError
+from asen_contract.errors import AsenError, ConfigError
+from gateway.config import GatewayConfig
+
+# Where Triton is: `asen serve` starts it, so these gateway settings cannot apply.
+DECIDED_BY_SERVE = ("triton_urls", "discovery", "k8s_namespace", "k8s_service")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "serve", help="serve a Triton model repository through the gRPC gateway (one machine)"
+        "serve",
+        help="serve a Triton model repository through the gRPC gateway (one machine)",
+        description="tritonserver + the gateway. Every gateway flag below also reads its "
+        "ASEN_* variable (a flag beats the variable); --triton-grpc-port is the port of the "
+        "tritonserver started here (default: a free port).",
     )
     parser.add_argument("--repository", type=Path, required=True, help="Triton model repository")
-    parser.add_argument("--grpc-port", type=int, default=50051, help="gateway gRPC port")
-    parser.add_argument("--metrics-port", type=int, default=9095, help="gateway /metrics port")
-    parser.add_argument("--redis", default=None, help="Redis URL (default: in-process cache)")
-    parser.add_argument("--api-keys-file", default=None, help="SHA-256 digests of accepted keys")
-    parser.add_argument("--tls-cert", default=None, help="server certificate (PEM)")
-    parser.add_argument("--tls-key", default=None, help="server key (PEM)")
-    parser.add_argument("--tls-client-ca", default=None, help="client CA: enables mutual TLS")
     parser.add_argument(
-        "--triton-grpc-port", type=int, default=0, help="Triton's gRPC port (0 = a free port)"
+        "--redis", dest="redis_url", default=None, help="Redis URL (same as --redis-url)"
     )
     parser.add_argument("--triton-metrics-port", type=int, default=0, help="0 = a free port")
     parser.add_argument("--tritonserver", type=Path, default=None, help="tritonserver binary")
@@ -35,33 +41,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--startup-timeout", type=float, default=300.0, help="seconds to wait for Triton"
     )
-    parser.add_argument("--log-level", default=None, help="gateway log level ($ASEN_LOG_LEVEL)")
+    GatewayConfig.add_arguments(parser.add_argument_group("gateway"))
     parser.set_defaults(func=run)
+
+
+def gateway_config(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> tuple[GatewayConfig, int]:
+    """The gateway's configuration under `asen serve` and the port of the Triton to start."""
+    from asen.triton.ports import free_port
+
+    given = GatewayConfig.given(args, env)
+    refused = [name for name in DECIDED_BY_SERVE if name in given]
+    if refused:
+        names = ", ".join(f"--{n.replace('_', '-')} / {GatewayConfig.variable(n)}" for n in refused)
+        raise ConfigError(
+            f"{names}: asen serve starts its own tritonserver; unset it, or run the gateway "
+            "alone (python -m gateway) in front of running Triton servers"
+        )
+    triton_grpc = int(given.get("triton_grpc_port") or free_port())
+    fixed = {
+        "triton_urls": f"127.0.0.1:{triton_grpc}",
+        "discovery": "static",
+        "triton_grpc_port": triton_grpc,
+    }
+    return GatewayConfig.load(args, env, fixed), triton_grpc
 
 
 def run(args: argparse.Namespace) -> int:
     from asen.triton.launcher import TritonServer
     from asen.triton.ports import free_port
     from asen.triton.supervisor import TritonSupervisor
-    from gateway.config import GatewayConfig
     from gateway.logging_setup import configure_logging
 
     if not args.repository.is_dir():
         raise AsenError(f"no such model repository: {args.repository}")
-    triton_grpc = args.triton_grpc_port or free_port()
-    settings = argparse.Namespace(
-        grpc_port=args.grpc_port,
-        metrics_port=args.metrics_port,
-        redis_url=args.redis,
-        api_keys_file=args.api_keys_file,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        tls_client_ca=args.tls_client_ca,
-        log_level=args.log_level,
-        triton_urls=f"127.0.0.1:{triton_grpc}",
-        discovery="static",
-    )
-    config = GatewayConfig.load(settings)
+    config, triton_grpc = gateway_config(args)
     configure_logging(config.log_level)
     triton = TritonServer(
         repository=args.repository,

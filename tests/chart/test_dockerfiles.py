@@ -124,7 +124,8 @@ def test_requirements_are_pinned(name: str) -> None:
     assert pins and all(pins.values()), f"unpinned in {name}: {pins}"
 
 
-def test_gateway_requirements_cover_its_imports() -> None:
+def gateway_imports() -> set[str]:
+    """Top-level packages imported by gateway/ (its generated code aside)."""
     imported = set()
     for source in (REPO_ROOT / "gateway").rglob("*.py"):
         if "generated" in source.parts:
@@ -134,6 +135,23 @@ def test_gateway_requirements_cover_its_imports() -> None:
                 imported |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 imported.add(node.module.split(".")[0])
+    return imported
+
+
+def test_gateway_image_holds_its_first_party_packages() -> None:
+    """The gateway needs the contract package, not the training library (no torch)."""
+    first_party = gateway_imports() & FIRST_PARTY
+    assert first_party == {"asen_contract", "gateway"}
+    copied = {
+        rest.split()[0].rstrip("/")
+        for keyword, rest in instructions(GATEWAY)
+        if keyword == "COPY" and not rest.startswith("--from")
+    }
+    assert first_party <= copied
+
+
+def test_gateway_requirements_cover_its_imports() -> None:
+    imported = gateway_imports()
     third_party = imported - FIRST_PARTY - set(sys.stdlib_module_names) - {"__future__"}
     unknown = third_party - set(DISTRIBUTION_OF)
     assert not unknown, f"gateway imports {unknown}: add them to requirements-gateway.txt"

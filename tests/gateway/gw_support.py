@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import io
 import os
 import shutil
@@ -21,6 +23,10 @@ import grpc
 import numpy as np
 import pytest
 from PIL import Image
+
+from asen_contract.errors import InvalidInput
+from asen_contract.model_info import AttributeSpec, ModelInfo
+from gateway.core.inference import InferOutput
 
 
 def free_port() -> int:
@@ -184,3 +190,41 @@ class ExportedModel:
     checkpoint: Path
     repository: Path
     attributes: tuple[str, ...]
+
+
+# -- a scripted stand-in for the Triton pool (unit tests of the core; integration tests use a
+# -- real tritonserver) ------------------------------------------------------------------------
+INFO = ModelInfo(
+    model_version="v-test",
+    attributes=(AttributeSpec(0, "collar", 2, ()), AttributeSpec(1, "sleeve", 2, ())),
+    beta=0.6,
+    global_dim=2,
+    embedding_dim=4,
+    max_image_pixels=0,
+    max_batch_size=2,
+)
+
+
+class ScriptedBackend:
+    """Serves INFO; a deterministic embedding per (image bytes, attribute id); records calls."""
+
+    def __init__(self, delay: float = 0.0, reject: bytes | None = None) -> None:
+        self.calls: list[tuple[int, list[list[int]]]] = []
+        self.delay = delay
+        self.reject = reject
+        self.model_info = INFO
+
+    async def infer(self, images, attribute_ids, version, want_attention, timeout):
+        self.calls.append((len(images), attribute_ids))
+        await asyncio.sleep(self.delay)
+        if self.reject is not None and self.reject in images:
+            raise InvalidInput("model: corrupt image")
+        k = len(attribute_ids[0])
+        embeddings = np.zeros((len(images), k, 4), dtype=np.float32)
+        for b, data in enumerate(images):
+            seed = int(hashlib.sha256(data).hexdigest()[:8], 16)
+            for j, attribute in enumerate(attribute_ids[b]):
+                embeddings[b, j] = np.random.default_rng(seed + attribute).normal(size=4)
+        rois = np.tile(np.arange(4, dtype=np.float32), (len(images), k, 1))
+        attention = np.ones((len(images), k, 3, 2), np.float32) if want_attention else None
+        return InferOutput(embeddings, rois, attention, version)

@@ -45,3 +45,48 @@ def test_secrets_are_masked() -> None:
 def test_bad_values_are_clear_errors(env: dict[str, str], needle: str) -> None:
     with pytest.raises(AsenError, match=needle):
         GatewayConfig.load(None, env)
+
+
+def _serve_args(*argv: str) -> argparse.Namespace:
+    from asen.cli.main import build_parser
+
+    return build_parser().parse_args(["serve", "--repository", "repo", *argv])
+
+
+def test_asen_serve_reads_the_gateway_table() -> None:
+    """Every gateway variable applies under `asen serve` (ASEN_GRPC_PORT and ASEN_METRICS_PORT
+    used to be overridden by the command's own defaults)."""
+    from asen.cli.serve_cmd import gateway_config
+
+    env = {"ASEN_GRPC_PORT": "6001", "ASEN_METRICS_PORT": "6002", "ASEN_MAX_CANDIDATES": "9"}
+    config, triton_port = gateway_config(_serve_args(), env)
+    assert (config.grpc_port, config.metrics_port, config.max_candidates) == (6001, 6002, 9)
+    assert config.triton_url_list == [f"127.0.0.1:{triton_port}"]
+    config, triton_port = gateway_config(
+        _serve_args(
+            "--grpc-port", "7001", "--redis", "redis://r:1/0", "--triton-grpc-port", "7002"
+        ),
+        env,
+    )
+    assert (config.grpc_port, config.redis_url, triton_port) == (7001, "redis://r:1/0", 7002)
+    assert config.triton_url_list == ["127.0.0.1:7002"]
+
+
+@pytest.mark.parametrize(
+    "env", [{"ASEN_TRITON_URLS": "10.0.0.1:8001"}, {"ASEN_DISCOVERY": "kubernetes"}]
+)
+def test_asen_serve_refuses_settings_it_decides_itself(env: dict[str, str]) -> None:
+    from asen.cli.serve_cmd import gateway_config
+
+    with pytest.raises(AsenError, match="starts its own tritonserver"):
+        gateway_config(_serve_args(), env)
+
+
+def test_asen_serve_has_every_gateway_flag() -> None:
+    from dataclasses import fields
+
+    from asen.cli.main import build_parser
+
+    serve = build_parser()._subparsers._group_actions[0].choices["serve"]
+    flags = {option for action in serve._actions for option in action.option_strings}
+    assert {"--" + f.name.replace("_", "-") for f in fields(GatewayConfig)} <= flags

@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
-from gateway.auth import hash_key
+from gateway.api.auth import hash_key
 from gateway.config import GatewayConfig
 from gateway.health import GatewayHealth
 

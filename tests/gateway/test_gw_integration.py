@@ -242,7 +242,7 @@ BAD_INPUTS = {
     "empty image": (lambda c: c.embed(b""), "INVALID_ARGUMENT", "empty"),
     "corrupt image": (lambda c: c.embed(b"GIF89a garbage"), "INVALID_ARGUMENT", "decodable"),
     "truncated image": (lambda c: c.embed(_truncated_png()), "INVALID_ARGUMENT", ""),
-    "decompression bomb": (lambda c: c.embed(png_bomb()), "RESOURCE_EXHAUSTED", "pixels"),
+    "decompression bomb": (lambda c: c.embed(png_bomb()), "INVALID_ARGUMENT", "pixels"),
     "oversized message": (
         lambda c: c.embed(b"\xff" * (MAX_MESSAGE_BYTES + 1)),
         "RESOURCE_EXHAUSTED",
@@ -255,7 +255,7 @@ BAD_INPUTS = {
     ),
     "too many candidates": (
         lambda c: c.rank(fresh_image(), "collar_design", [b"x"] * (MAX_CANDIDATES + 1)),
-        "RESOURCE_EXHAUSTED",
+        "INVALID_ARGUMENT",  # the caller's limit, not the server's capacity
         f"limit is {MAX_CANDIDATES}",
     ),
     "unknown sha256": (

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 
-from .gw_support import free_port, image_bytes, wait_for
+from .gw_support import free_port, image_bytes, scrape, wait_for
 
 
 def _asen(*args: str) -> subprocess.CompletedProcess:
@@ -38,6 +38,8 @@ def _health(address: str) -> str:
 
 
 def test_serve_and_client_commands(exported_model, tmp_path) -> None:
+    """The gateway's ports come from ASEN_GRPC_PORT / ASEN_METRICS_PORT: `asen serve` reads the
+    gateway's own configuration table, so no variable is silently ignored."""
     port, metrics_port, triton_port = free_port(), free_port(), free_port()
     address = f"127.0.0.1:{port}"
     a, b = tmp_path / "a.jpg", tmp_path / "b.png"
@@ -47,14 +49,15 @@ def test_serve_and_client_commands(exported_model, tmp_path) -> None:
     with open(log, "wb") as handle:
         server = subprocess.Popen(
             [sys.executable, "-m", "asen", "serve", "--repository",
-             str(exported_model.repository), "--grpc-port", str(port), "--metrics-port",
-             str(metrics_port), "--triton-grpc-port", str(triton_port)],
+             str(exported_model.repository), "--triton-grpc-port", str(triton_port)],
             stdout=handle,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "ASEN_REDIS_PASSWORD": "hunter2-secret"},
+            env={**os.environ, "ASEN_REDIS_PASSWORD": "hunter2-secret",
+                 "ASEN_GRPC_PORT": str(port), "ASEN_METRICS_PORT": str(metrics_port)},
         )  # fmt: skip
     try:
         assert wait_for(lambda: _health(address) == "SERVING", timeout=300), log.read_text()
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         compared = _asen(
             "client", "compare", str(a), str(b), "--attribute", "collar_design", "--json",
             "--address", address,
@@ -82,6 +85,8 @@ def test_serve_and_client_commands(exported_model, tmp_path) -> None:
             "client", "embed", str(a), "--attribute", "pocket", "--address", address
         )  # fmt: skip
         assert bad.returncode == 2 and "INVALID_ARGUMENT" in bad.stderr
+        calls = scrape(metrics_url, "asen_gateway_requests_total", {"method": "Compare"})
+        assert calls == 1  # the one compare that reached the gateway, counted on ASEN_METRICS_PORT
     finally:
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=90)

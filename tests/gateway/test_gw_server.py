@@ -11,7 +11,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from gateway.auth import hash_key
+from gateway.api.auth import hash_key
 from gateway.config import GatewayConfig
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
@@ -141,7 +141,8 @@ async def test_stop_drains_calls_in_flight(monkeypatch) -> None:
     import numpy as np
 
     from asen_contract.model_info import AttributeSpec, ModelInfo
-    from gateway.triton_pool import InferOutput, TritonPool
+    from gateway.core.inference import InferOutput
+    from gateway.triton.pool import TritonPool
 
     info = ModelInfo("v1", (AttributeSpec(0, "collar", 2, ()),), 0.6, 2, 4, 0, 8)
     entered, release = asyncio.Event(), asyncio.Event()

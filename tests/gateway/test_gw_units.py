@@ -6,34 +6,35 @@ import grpc
 import numpy as np
 import pytest
 
-from asen_contract.errors import AsenError
-from gateway.auth import ApiKeyInterceptor, hash_key, load_keys
-from gateway.errors import GatewayError
-from gateway.images import ImageInput, check_image
-from gateway.similarity import score
+from asen_contract.errors import AsenError, ImageError, InvalidInput, LimitExceeded
+from gateway.api.auth import ApiKeyInterceptor, hash_key, load_keys
+from gateway.core.images import ImageInput, ImageRef, check_image
+from gateway.core.scoring import score
 
 from .gw_support import image_bytes, png_bomb
 
 
-def _code(call) -> grpc.StatusCode:
-    with pytest.raises(GatewayError) as caught:
+def _kind(call) -> type[BaseException]:
+    with pytest.raises(AsenError) as caught:
         call()
-    return caught.value.code
+    return type(caught.value)
 
 
 def test_image_checks() -> None:
     good = ImageInput.from_bytes(image_bytes(1), "a")
     check_image(good, max_pixels=0)
-    assert _code(lambda: ImageInput.from_bytes(b"", "a")) == grpc.StatusCode.INVALID_ARGUMENT
+    assert _kind(lambda: ImageInput.from_bytes(b"", "a")) is ImageError
     corrupt = ImageInput.from_bytes(b"not an image at all", "a")
-    assert _code(lambda: check_image(corrupt, 0)) == grpc.StatusCode.INVALID_ARGUMENT
+    assert _kind(lambda: check_image(corrupt, 0)) is ImageError
     gif = ImageInput.from_bytes(image_bytes(1, fmt="GIF"), "a")
-    assert _code(lambda: check_image(gif, 0)) == grpc.StatusCode.INVALID_ARGUMENT
-    assert _code(lambda: check_image(good, 100)) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert _kind(lambda: check_image(gif, 0)) is ImageError
+    assert _kind(lambda: check_image(good, 100)) is LimitExceeded  # the caller's limit
     bombed = ImageInput.from_bytes(png_bomb(), "a")
-    assert _code(lambda: check_image(bombed, 0)) == grpc.StatusCode.RESOURCE_EXHAUSTED
-    assert _code(lambda: ImageInput.from_sha256("xyz", "a")) == grpc.StatusCode.INVALID_ARGUMENT
+    assert _kind(lambda: check_image(bombed, 0)) is LimitExceeded
+    assert _kind(lambda: ImageInput.from_sha256("xyz", "a")) is InvalidInput
     assert ImageInput.from_sha256("AB" * 32, "a").sha256 == "ab" * 32
+    assert _kind(lambda: ImageInput.of(ImageRef(), "a")) is InvalidInput
+    assert ImageInput.of(ImageRef(sha256="cd" * 32), "a").data is None
 
 
 def _fused(global_part: np.ndarray, local_part: np.ndarray, beta: float) -> np.ndarray:

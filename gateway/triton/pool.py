@@ -17,18 +17,18 @@ import itertools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import grpc
 import numpy as np
 import tritonclient.grpc.aio as triton_aio
 from tritonclient.grpc import InferInput, InferRequestedOutput
 from tritonclient.utils import InferenceServerException
 
 from asen_contract import tensors
+from asen_contract.errors import Unavailable
 from asen_contract.model_info import ModelInfo
 from gateway import metrics
-from gateway.errors import GatewayError, unavailable
+from gateway.core.inference import InferOutput
+from gateway.triton.errors import domain_error, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +42,6 @@ _CHANNEL_ARGS = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
 ]
-
-
-@dataclass
-class InferOutput:
-    """Triton outputs for B rows of K attributes each."""
-
-    embeddings: np.ndarray  # [B, K, D] float32
-    rois: np.ndarray  # [B, K, 4] float32
-    attention: np.ndarray | None  # [B, K, h, w] float32 when requested
-    model_version: str
 
 
 class _Endpoint:
@@ -224,7 +214,7 @@ class TritonPool:
         while True:
             endpoint = self._pick(version, tried)
             if endpoint is None:
-                raise unavailable(
+                raise Unavailable(
                     "no ready Triton endpoint serves model version "
                     f"{version!r} (Triton down, restarting or being updated)"
                 )
@@ -236,11 +226,10 @@ class TritonPool:
                     self.model_name, inputs, outputs=outputs, client_timeout=timeout
                 )
             except InferenceServerException as error:
-                code = _status(error)
-                if code == grpc.StatusCode.UNAVAILABLE:
+                if is_unavailable(error):
                     self._mark_down(endpoint, error)
                     continue
-                raise GatewayError(code, _message(error)) from None
+                raise domain_error(error) from None
             finally:
                 endpoint.in_flight -= 1
                 metrics.TRITON_DURATION.labels(model=self.model_name).observe(
@@ -266,12 +255,3 @@ def _inputs(images: list[bytes], attribute_ids: list[list[int]]) -> list[InferIn
     attribute_input = InferInput(tensors.ATTRIBUTE, list(attribute_tensor.shape), "INT32")
     attribute_input.set_data_from_numpy(attribute_tensor)
     return [image_input, attribute_input]
-
-
-def _status(error: InferenceServerException) -> grpc.StatusCode:
-    name = (error.status() or "").removeprefix("StatusCode.")
-    return grpc.StatusCode.__members__.get(name, grpc.StatusCode.INTERNAL)
-
-
-def _message(error: InferenceServerException) -> str:
-    return f"model: {error.message()}"

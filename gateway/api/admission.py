@@ -1,4 +1,4 @@
-"""Admission control: a bounded number of requests in flight; beyond it RESOURCE_EXHAUSTED.
+"""Admission control: a bounded number of calls in flight; beyond it RESOURCE_EXHAUSTED.
 
 Rejecting at once (instead of queueing without bound) keeps latency and memory bounded under
 overload, so the gateway degrades with clear errors and never collapses.

@@ -16,27 +16,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import grpc
 import numpy as np
 
+from asen_contract.errors import Cancelled, DeadlineExceeded, InvalidInput, NotFound
 from asen_contract.model_info import AttributeSpec, ModelInfo
 from gateway import metrics
 from gateway.cache.backend import CacheBackend
 from gateway.cache.entry import CachedEmbedding, cache_key
 from gateway.cache.single_flight import SingleFlight
-from gateway.errors import GatewayError, not_found
-from gateway.images import ImageInput, check_image
-from gateway.triton_pool import TritonPool
-
-_ROW_ERRORS = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED)
-
-
-@dataclass(frozen=True)
-class AttributeResult:
-    embedding: np.ndarray
-    roi: tuple[float, float, float, float]
-    cached: bool
-    attention: np.ndarray | None = None
+from gateway.core.images import ImageInput, check_image
+from gateway.core.inference import InferenceBackend
+from gateway.core.results import AttributeResult
 
 
 @dataclass(frozen=True)
@@ -48,7 +38,7 @@ class _Row:
 class Embedder:
     def __init__(
         self,
-        pool: TritonPool,
+        pool: InferenceBackend,
         cache: CacheBackend,
         max_image_pixels: int = 0,
         cache_dtype: str = "float32",
@@ -70,7 +60,7 @@ class Embedder:
         attributes: list[AttributeSpec],
         deadline: float,
     ) -> list[dict[str, AttributeResult]]:
-        """Per image, attribute name -> result; raises GatewayError for the first bad image."""
+        """Per image, attribute name -> result; raises InvalidInput naming the first bad image."""
         pairs: dict[str, tuple[ImageInput, AttributeSpec]] = {}
         for image in images:
             for a in attributes:
@@ -161,7 +151,7 @@ class Embedder:
         rows: list[_Row] = []
         for image, attributes in by_image.values():
             if image.data is None:
-                raise not_found(
+                raise NotFound(
                     f"{image.label} ({image.sha256}) has no cached embedding for "
                     f"attribute {attributes[0].name!r} under model version "
                     f"{info.model_version!r}; send the image bytes"
@@ -187,14 +177,11 @@ class Embedder:
                 False,
                 _left(deadline),
             )
-        except GatewayError as error:
-            if len(rows) > 1 and error.code in _ROW_ERRORS:
+        except InvalidInput as error:
+            if len(rows) > 1:
                 parts = await asyncio.gather(*(self._run(info, [r], deadline) for r in rows))
                 return {k: v for part in parts for k, v in part.items()}
-            if error.code in _ROW_ERRORS:
-                label = rows[0].image.label
-                raise GatewayError(error.code, f"{label}: {error.message}") from None
-            raise
+            raise type(error)(f"{rows[0].image.label}: {error}") from None
         computed: dict[str, CachedEmbedding] = {}
         for b, row in enumerate(rows):
             for k, a in enumerate(row.attributes):
@@ -226,13 +213,15 @@ def _chunks(rows: list[_Row], size: int) -> Iterable[list[_Row]]:
 def _left(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise GatewayError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline exceeded before Triton")
+        raise DeadlineExceeded("deadline exceeded before Triton")
     return left
 
 
 def _for_waiters(error: BaseException) -> BaseException:
-    if isinstance(error, GatewayError):
-        return error
+    """What requests waiting on the same keys see: the same error kind, never the owner's
+    cancellation (a waiter was not cancelled itself)."""
     if isinstance(error, asyncio.CancelledError):
-        return GatewayError(grpc.StatusCode.CANCELLED, "the computing request was cancelled")
-    return GatewayError(grpc.StatusCode.INTERNAL, "embedding failed")
+        return Cancelled("the computing request was cancelled")
+    if isinstance(error, Exception):
+        return error
+    return RuntimeError("embedding failed")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import grpc
 
-from asen_contract.errors import AsenError
+from asen_contract.errors import ConfigError
 from gateway import metrics
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def hash_key(key: str) -> str:
 
 
 def load_keys(path: Path) -> dict[str, str]:
-    """digest -> name; raises AsenError on a malformed line."""
+    """digest -> name; raises ConfigError on a malformed line."""
     keys: dict[str, str] = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         line = line.split("#", 1)[0].strip()
@@ -41,10 +41,10 @@ def load_keys(path: Path) -> dict[str, str]:
         digest, _, name = line.partition(" ")
         digest = digest.lower()
         if not _DIGEST.match(digest):
-            raise AsenError(f"{path}:{number}: expected a SHA-256 hex digest of an API key")
+            raise ConfigError(f"{path}:{number}: expected a SHA-256 hex digest of an API key")
         keys[digest] = name.strip() or f"key-{digest[:8]}"
     if not keys:
-        raise AsenError(f"{path}: no API key digests")
+        raise ConfigError(f"{path}: no API key digests")
     return keys
 
 

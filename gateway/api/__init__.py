@@ -1,0 +1,1 @@
+"""The gRPC adapter: protobuf messages <-> the domain core, status codes, admission, API keys."""

@@ -1,0 +1,1 @@
+"""Triton endpoints: the client-side pool that runs the ensemble (readiness, balancing)."""
