@@ -27,8 +27,16 @@ class GatewayConfig:
     """Everything the gateway needs to start; see docs/gateway.md for the full table."""
 
     grpc_port: int = field(default=50051, metadata=_opt("ASEN_GRPC_PORT", "gRPC listen port"))
+    grpc_host: str = field(
+        default="127.0.0.1",
+        metadata=_opt("ASEN_GRPC_HOST", "gRPC listen address (0.0.0.0 = every interface)"),
+    )
     metrics_port: int = field(
-        default=9095, metadata=_opt("ASEN_METRICS_PORT", "Prometheus /metrics port")
+        default=9095, metadata=_opt("ASEN_METRICS_PORT", "Prometheus /metrics port; -1 = off")
+    )
+    metrics_host: str = field(
+        default="127.0.0.1",
+        metadata=_opt("ASEN_METRICS_HOST", "/metrics listen address (0.0.0.0 = every interface)"),
     )
     triton_urls: str = field(
         default="127.0.0.1:8001",
@@ -51,6 +59,19 @@ class GatewayConfig:
     )
     triton_model: str = field(
         default=ENSEMBLE, metadata=_opt("ASEN_TRITON_MODEL", "name of the Triton ensemble")
+    )
+    model_version: str = field(
+        default="",
+        metadata=_opt(
+            "ASEN_MODEL_VERSION", "serve this model version only; empty = what most endpoints serve"
+        ),
+    )
+    triton_timeout_seconds: float = field(
+        default=30.0,
+        metadata=_opt(
+            "ASEN_TRITON_TIMEOUT_SECONDS",
+            "bound of a Triton call shared by callers (longer caller deadlines extend it)",
+        ),
     )
     redis_url: str = field(
         default="",
@@ -121,6 +142,54 @@ class GatewayConfig:
         metadata=_opt(
             "ASEN_SHUTDOWN_DELAY_SECONDS",
             "on stop, keep serving this long after health turns NOT_SERVING (clients move away)",
+        ),
+    )
+    max_streams: int = field(
+        default=64,
+        metadata=_opt("ASEN_MAX_STREAMS", "open streams (apart from unary calls); more = refused"),
+    )
+    max_streams_per_caller: int = field(
+        default=8,
+        metadata=_opt(
+            "ASEN_MAX_STREAMS_PER_CALLER", "open streams per API key (or client address)"
+        ),
+    )
+    stream_idle_timeout_seconds: float = field(
+        default=60.0,
+        metadata=_opt(
+            "ASEN_STREAM_IDLE_TIMEOUT_SECONDS", "a stream that sends nothing this long is ended"
+        ),
+    )
+    handshake_timeout_seconds: float = field(
+        default=10.0,
+        metadata=_opt("ASEN_HANDSHAKE_TIMEOUT_SECONDS", "time for a new connection's handshake"),
+    )
+    connection_idle_seconds: float = field(
+        default=600.0,
+        metadata=_opt("ASEN_CONNECTION_IDLE_SECONDS", "close connections without calls this long"),
+    )
+    max_connections: int = field(
+        default=1000,
+        metadata=_opt("ASEN_MAX_CONNECTIONS", "open client connections; more are refused"),
+    )
+    max_connection_age_seconds: float = field(
+        default=300.0,
+        metadata=_opt(
+            "ASEN_MAX_CONNECTION_AGE_SECONDS",
+            "clients reconnect after this (reach new pods); 0 = never",
+        ),
+    )
+    max_connection_age_grace_seconds: float = field(
+        default=0.0,
+        metadata=_opt(
+            "ASEN_MAX_CONNECTION_AGE_GRACE_SECONDS",
+            "time calls in flight get after the age; 0 = until they end",
+        ),
+    )
+    error_log_per_second: float = field(
+        default=5.0,
+        metadata=_opt(
+            "ASEN_ERROR_LOG_PER_SECOND", "failed-call log lines per method and code per second"
         ),
     )
     shutdown_grace_seconds: float = field(
@@ -211,9 +280,26 @@ class GatewayConfig:
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 raise ConfigError(f"{name}: no such file: {path}")
-        for name in ("max_candidates", "max_in_flight", "max_message_bytes", "stream_window"):
+        for name in (
+            "max_candidates",
+            "max_in_flight",
+            "max_message_bytes",
+            "stream_window",
+            "max_streams",
+            "max_streams_per_caller",
+            "max_connections",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1")
+        for name in (
+            "stream_idle_timeout_seconds",
+            "handshake_timeout_seconds",
+            "triton_timeout_seconds",
+            "request_timeout_seconds",
+            "error_log_per_second",
+        ):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0")
 
     def masked(self) -> dict[str, object]:
         """The configuration with secrets hidden, for the start-up log line."""

@@ -1,14 +1,12 @@
 """Prometheus collectors of the gateway (names are a contract: the Helm chart's alerts use them).
 
 Module-level collectors registered in prometheus_client's default REGISTRY, served on their own
-HTTP port by `start_metrics_server`.
+HTTP port by `gateway.metrics_server.MetricsServer`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -21,7 +19,7 @@ REQUESTS = Counter(
 )
 REQUEST_DURATION = Histogram(
     "asen_gateway_request_duration_seconds",
-    "Time to answer one gRPC request (one stream for streaming methods).",
+    "Time to answer one unary gRPC call (streams are in stream_duration_seconds).",
     ["method"],
     buckets=_LATENCY_BUCKETS,
 )
@@ -51,6 +49,15 @@ CACHE_ERRORS = Counter(
     "Cache operations that failed (the request was computed instead: the cache fails open).",
     ["backend"],
 )
+CACHE_INVALID_ENTRIES = Counter(
+    "asen_gateway_cache_invalid_entries_total",
+    "Cached values that were not a valid embedding of the served model (treated as misses).",
+    ["backend"],
+)
+UNKNOWN_ATTRIBUTES = Counter(
+    "asen_gateway_unknown_attributes_total",
+    "Attribute names in requests that the served model does not know.",
+)
 TRITON_DURATION = Histogram(
     "asen_gateway_triton_request_duration_seconds",
     "Time of one inference call to Triton.",
@@ -61,12 +68,11 @@ IN_FLIGHT = Gauge("asen_gateway_in_flight_requests", "gRPC requests being handle
 TRITON_ENDPOINTS = Gauge(
     "asen_gateway_triton_endpoints", "Known Triton endpoints by readiness.", ["state"]
 )
-
-
-def start_metrics_server(port: int, addr: str = "0.0.0.0") -> Any:
-    """Serve /metrics on `port` (0 = any free port) in a daemon thread.
-
-    Returns the HTTP server: `.server_port` is the bound port, `.shutdown()` stops it.
-    """
-    server, _thread = start_http_server(port, addr=addr)
-    return server
+OPEN_CONNECTIONS = Gauge(
+    "asen_gateway_open_connections", "Client TCP connections open to the gRPC port."
+)
+SERVED_MODEL = Gauge(
+    "asen_gateway_served_model_info",
+    "The model version the gateway serves (value 1; no series while none is served).",
+    ["model_version"],
+)

@@ -13,10 +13,13 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from gateway import metrics
 from gateway.api.admission import InFlightLimiter
 from gateway.api.auth import ApiKeyInterceptor, load_keys
 from gateway.api.call_guard import CallGuard
-from gateway.api.servicer import FashionSimilarityServicer
+from gateway.api.connections import open_connections, server_options
+from gateway.api.servicer import FashionSimilarityServicer, StreamSettings
+from gateway.api.stream_admission import StreamAdmission
 from gateway.cache.backend import CacheBackend
 from gateway.cache.factory import make_cache
 from gateway.config import GatewayConfig
@@ -25,7 +28,7 @@ from gateway.core.service import SimilarityService
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 from gateway.health import GatewayHealth
-from gateway.metrics import start_metrics_server
+from gateway.metrics_server import MetricsServer
 from gateway.triton.pool import TritonPool
 
 log = logging.getLogger(__name__)
@@ -34,15 +37,18 @@ log = logging.getLogger(__name__)
 class Gateway:
     """One gateway instance. `await start()`, then `await stop()` (or `serve_until(event)`)."""
 
-    def __init__(self, config: GatewayConfig, bind_host: str = "0.0.0.0") -> None:
+    def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self._bind_host = bind_host
         self.health = GatewayHealth()
-        self.pool = TritonPool(config.triton_model, on_readiness=self.health.on_readiness)
+        self.pool = TritonPool(
+            config.triton_model,
+            on_readiness=self.health.on_readiness,
+            pinned_version=config.model_version,
+        )
         self.cache: CacheBackend = make_cache(config)
         self._server: grpc.aio.Server | None = None
         self._discovery: Any = None
-        self._metrics_server: Any = None
+        self._metrics_server: MetricsServer | None = None
         self.port = 0
         self.metrics_port = 0
 
@@ -52,22 +58,25 @@ class Gateway:
         interceptors = []
         if config.api_keys_file:
             keys = load_keys(Path(config.api_keys_file))
-            interceptors.append(ApiKeyInterceptor(keys))
+            interceptors.append(ApiKeyInterceptor(keys, config.error_log_per_second))
             log.info("API keys required", extra={"keys": sorted(keys.values())})
-        server = grpc.aio.server(
-            interceptors=interceptors,
-            options=[
-                ("grpc.max_receive_message_length", config.max_message_bytes),
-                ("grpc.max_send_message_length", config.max_message_bytes),
-                ("grpc.so_reuseport", 0),
-            ],
-        )
+        server = grpc.aio.server(interceptors=interceptors, options=server_options(config))
         embedder = Embedder(
-            self.pool, self.cache, config.max_image_pixels, cache_dtype=config.cache_dtype
+            self.pool,
+            self.cache,
+            config.max_image_pixels,
+            cache_dtype=config.cache_dtype,
+            compute_timeout=config.triton_timeout_seconds,
         )
         self.core = SimilarityService(self.pool, embedder, config.max_candidates)
-        guard = CallGuard(InFlightLimiter(config.max_in_flight), config.request_timeout_seconds)
-        servicer = FashionSimilarityServicer(self.core, guard, config.stream_window)
+        guard = CallGuard(
+            InFlightLimiter(config.max_in_flight),
+            StreamAdmission(config.max_streams, config.max_streams_per_caller),
+            config.request_timeout_seconds,
+            config.error_log_per_second,
+        )
+        streams = StreamSettings(config.stream_window, config.stream_idle_timeout_seconds)
+        servicer = FashionSimilarityServicer(self.core, guard, streams)
         pb_grpc.add_FashionSimilarityServicer_to_server(servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         await self.health.set_serving(False)
@@ -79,7 +88,7 @@ class Gateway:
             ),
             server,
         )
-        address = f"{self._bind_host}:{config.grpc_port}"
+        address = f"{config.grpc_host}:{config.grpc_port}"
         if config.tls_cert:
             self.port = server.add_secure_port(address, _server_credentials(config))
         else:
@@ -90,8 +99,9 @@ class Gateway:
         await self.pool.start()
         await self._start_discovery()
         if config.metrics_port >= 0:
-            self._metrics_server = start_metrics_server(config.metrics_port)
-            self.metrics_port = int(self._metrics_server.server_port)
+            self._metrics_server = MetricsServer(config.metrics_host, config.metrics_port)
+            self.metrics_port = await self._metrics_server.start()
+            metrics.OPEN_CONNECTIONS.set_function(lambda: open_connections(self.port))
         await server.start()
         log.info(
             "gateway listening",
@@ -135,8 +145,7 @@ class Gateway:
         await self.pool.stop()
         await self.cache.close()
         if self._metrics_server is not None:
-            self._metrics_server.shutdown()
-            self._metrics_server.server_close()
+            await self._metrics_server.stop()
         log.info("gateway stopped")
 
     async def serve_until(self, stop: asyncio.Event) -> None:

@@ -161,13 +161,20 @@ class AsenClient:
         )
 
     def embed_stream(
-        self, images: Iterable[ImageLike], attributes: Sequence[str] | None = None
+        self,
+        images: Iterable[ImageLike],
+        attributes: Sequence[str] | None = None,
+        timeout: float | None = None,
     ) -> Iterator[EmbedResult | StreamError]:
-        """Embed many images over one stream; yields results (or per-item errors) in order."""
+        """Embed many images over one stream; yields results (or per-item errors) in order.
+
+        The server gives each item its own deadline; `timeout` bounds the whole stream (None:
+        no bound, for streams of any length)."""
         names = list(attributes or ())
         requests = (pb.EmbedRequest(image=_image(i), attributes=names) for i in images)
         try:
-            for item in self._stub.EmbedStream(requests, metadata=self._metadata):
+            stream = self._stub.EmbedStream(requests, timeout=timeout, metadata=self._metadata)
+            for item in stream:
                 if item.WhichOneof("outcome") == "error":
                     yield StreamError(int(item.index), item.error.code, item.error.message)
                 else:

@@ -1,4 +1,4 @@
-"""Admission control: a bounded number of calls in flight; beyond it RESOURCE_EXHAUSTED.
+"""Admission of unary calls: a bounded number in flight; beyond it RESOURCE_EXHAUSTED.
 
 Rejecting at once (instead of queueing without bound) keeps latency and memory bounded under
 overload, so the gateway degrades with clear errors and never collapses.
@@ -20,6 +20,9 @@ class InFlightLimiter:
         self.in_flight += 1
         metrics.IN_FLIGHT.inc()
         return True
+
+    def overloaded_message(self) -> str:
+        return f"gateway overloaded: {self.max_in_flight} calls in flight; retry later"
 
     def release(self) -> None:
         self.in_flight -= 1

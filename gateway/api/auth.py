@@ -19,6 +19,7 @@ import grpc
 
 from asen_contract.errors import ConfigError
 from gateway import metrics
+from gateway.api.failure_log import FailureLog
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ def load_keys(path: Path) -> dict[str, str]:
 
 
 class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, keys: dict[str, str]) -> None:
+    def __init__(self, keys: dict[str, str], rejections_per_second: float = 5.0) -> None:
         self._keys = keys
+        self._rejections = FailureLog(log, rejections_per_second)
 
     def check(self, metadata: tuple[tuple[str, str | bytes], ...]) -> grpc.StatusCode | None:
         """None if allowed, else the status to reject with."""
@@ -78,7 +80,7 @@ class ApiKeyInterceptor(grpc.aio.ServerInterceptor):
             return handler
         method = details.method.rsplit("/", 1)[-1]
         metrics.REQUESTS.labels(method=method, code=code.name).inc()
-        log.info("call rejected", extra={"method": method, "code": code.name})
+        self._rejections.failed(method, code.name, 0.0, "call rejected")
         return _rejecting(handler, code)
 
 

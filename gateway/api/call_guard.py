@@ -1,8 +1,10 @@
-"""Around every API call: admission (in-flight limit), deadline, status, metrics, log.
+"""Around every API call: admission, deadline, status, metrics, log.
 
-Handlers raise the error kinds of asen_contract.errors; `status_of` turns them into the gRPC
-status with its message. Anything unexpected becomes INTERNAL with a generic message (details
-only in the log), so one bad request never takes the server down.
+Unary calls are admitted by the in-flight limit; streams by their own budget and a per-caller
+cap (`StreamAdmission`), so open streams never starve unary calls. Handlers raise the error
+kinds of asen_contract.errors; `status_of` turns them into the gRPC status. Anything unexpected
+becomes INTERNAL with a generic message (details only in the log), so one bad request never
+takes the server down. Failed calls are logged at a bounded rate; the metrics count every call.
 """
 
 from __future__ import annotations
@@ -17,22 +19,41 @@ import grpc
 
 from gateway import metrics
 from gateway.api.admission import InFlightLimiter
+from gateway.api.callers import caller_of
+from gateway.api.failure_log import FailureLog
 from gateway.api.status import Status, status_of
+from gateway.api.stream_admission import StreamAdmission
 
 log = logging.getLogger("gateway.access")
 T = TypeVar("T")
 _OK = Status(grpc.StatusCode.OK, "")
+_CANCELLED = Status(grpc.StatusCode.CANCELLED, "cancelled")
 
 
 class CallGuard:
-    def __init__(self, limiter: InFlightLimiter, default_timeout: float) -> None:
+    def __init__(
+        self,
+        limiter: InFlightLimiter,
+        streams: StreamAdmission,
+        default_timeout: float,
+        failures_per_second: float,
+    ) -> None:
         self._limiter = limiter
+        self._streams = streams
         self._default_timeout = default_timeout
+        self._failures = FailureLog(log, failures_per_second)
 
     def deadline(self, context: grpc.aio.ServicerContext) -> float:
         """The call's deadline (monotonic seconds): the client's, or the configured default."""
         remaining = context.time_remaining()
         return time.monotonic() + (self._default_timeout if remaining is None else remaining)
+
+    def item_deadlines(self, context: grpc.aio.ServicerContext) -> Callable[[], float]:
+        """Deadlines of stream items: each gets the default timeout from when it is read, never
+        past the client's own deadline for the whole stream (if it set one)."""
+        remaining = context.time_remaining()
+        whole = float("inf") if remaining is None else time.monotonic() + remaining
+        return lambda: min(whole, time.monotonic() + self._default_timeout)
 
     async def unary(
         self,
@@ -40,19 +61,22 @@ class CallGuard:
         context: grpc.aio.ServicerContext,
         handler: Callable[[float], Awaitable[T]],
     ) -> T:
-        await self._admit(method, context)
+        if not self._limiter.try_acquire():
+            await self._refuse(method, context, self._limiter.overloaded_message())
         started = time.perf_counter()
         status = _OK
         try:
             return await handler(self.deadline(context))
-        except asyncio.CancelledError as error:
-            status = status_of(error)
+        except asyncio.CancelledError:
+            status = _CANCELLED
             raise
         except Exception as error:
-            status = _failed(method, error)
+            status = self.failed(method, error)
         finally:
             self._limiter.release()
-            _record(method, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.REQUEST_DURATION.labels(method=method).observe(seconds)
+            self._record(method, status, seconds)
         await context.abort(status.code, status.message)
         raise AssertionError("unreachable")
 
@@ -62,60 +86,43 @@ class CallGuard:
         context: grpc.aio.ServicerContext,
         handler: Callable[[], AsyncIterator[T]],
     ) -> AsyncIterator[T]:
-        """A streaming call holds one in-flight slot for its whole life."""
-        await self._admit(method, context)
+        """A stream holds one stream slot of its caller for its whole life."""
+        caller = caller_of(context)
+        try:
+            self._streams.acquire(caller)
+        except Exception as error:
+            await self._refuse(method, context, str(error))
         started = time.perf_counter()
         status = _OK
         try:
             async for item in handler():
                 yield item
         except (asyncio.CancelledError, GeneratorExit):
-            status = Status(grpc.StatusCode.CANCELLED, "cancelled")
+            status = _CANCELLED
             raise
         except Exception as error:
-            status = _failed(method, error)
+            status = self.failed(method, error)
         finally:
-            self._limiter.release()
-            _record(method, status, time.perf_counter() - started)
+            self._streams.release(caller)
+            seconds = time.perf_counter() - started
+            metrics.STREAM_DURATION.labels(method=method).observe(seconds)
+            self._record(method, status, seconds)
         if status.code != grpc.StatusCode.OK:
             await context.abort(status.code, status.message)
 
-    async def _admit(self, method: str, context: grpc.aio.ServicerContext) -> None:
-        if not self._limiter.try_acquire():
-            status = Status(
-                grpc.StatusCode.RESOURCE_EXHAUSTED,
-                f"gateway overloaded: {self._limiter.max_in_flight} requests in flight; "
-                "retry later",
-            )
-            _record(method, status, 0.0)
-            await context.abort(status.code, status.message)
+    def failed(self, method: str, error: BaseException) -> Status:
+        """The status of a failed call or stream item; an unexpected error is logged in full."""
+        status = status_of(error)
+        if not status.expected:
+            log.error("unexpected error", exc_info=error, extra={"method": method})
+        return status
 
+    async def _refuse(self, method: str, context: grpc.aio.ServicerContext, message: str) -> None:
+        status = Status(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+        self._record(method, status, 0.0)
+        await context.abort(status.code, status.message)
 
-def item_status(method: str, error: BaseException) -> Status:
-    """The status of one failed item of a stream (logged like a failed call if unexpected)."""
-    return _failed(method, error)
-
-
-def _failed(method: str, error: BaseException) -> Status:
-    status = status_of(error)
-    if not status.expected:
-        log.error("unexpected error", exc_info=error, extra={"method": method})
-    return status
-
-
-def _record(method: str, status: Status, seconds: float) -> None:
-    metrics.REQUESTS.labels(method=method, code=status.code.name).inc()
-    metrics.REQUEST_DURATION.labels(method=method).observe(seconds)
-    if status.code == grpc.StatusCode.OK:
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("call", extra={"method": method, "code": "OK", "seconds": seconds})
-    else:
-        log.info(
-            "call failed",
-            extra={
-                "method": method,
-                "code": status.code.name,
-                "seconds": seconds,
-                "error": status.message,
-            },
-        )
+    def _record(self, method: str, status: Status, seconds: float) -> None:
+        metrics.REQUESTS.labels(method=method, code=status.code.name).inc()
+        if status.code != grpc.StatusCode.OK:
+            self._failures.failed(method, status.code.name, seconds, status.message)

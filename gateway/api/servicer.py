@@ -8,19 +8,27 @@ deadline, status mapping, metrics and the access log.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from gateway import metrics
 from gateway.api import messages
-from gateway.api.call_guard import CallGuard, item_status
+from gateway.api.call_guard import CallGuard
 from gateway.core.service import EmbedQuery, SimilarityService
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
 
 
+@dataclass(frozen=True)
+class StreamSettings:
+    window: int  # items in flight per stream
+    idle_timeout: float  # seconds without a request (nothing in flight) that end a stream
+
+
 class FashionSimilarityServicer(pb_grpc.FashionSimilarityServicer):
-    def __init__(self, core: SimilarityService, guard: CallGuard, stream_window: int) -> None:
+    def __init__(self, core: SimilarityService, guard: CallGuard, streams: StreamSettings) -> None:
         self._core = core
         self._guard = guard
-        self._stream_window = stream_window
+        self._streams = streams
 
     async def ListAttributes(self, request, context):  # noqa: N802 (gRPC method names)
         async def handle(_deadline: float) -> pb.ListAttributesResponse:
@@ -61,22 +69,26 @@ class FashionSimilarityServicer(pb_grpc.FashionSimilarityServicer):
         return await self._guard.unary("Rank", context, handle)
 
     async def EmbedStream(self, request_iterator, context):  # noqa: N802
-        deadline = self._guard.deadline(context)
+        deadline_of = self._guard.item_deadlines(context)
 
         async def queries() -> AsyncIterator[EmbedQuery]:
             async for request in request_iterator:
                 yield messages.embed_query(request)
 
         async def handle() -> AsyncIterator[pb.EmbedStreamResponse]:
-            items = self._core.embed_stream(queries(), self._stream_window, lambda: deadline)
-            async for item in items:
+            window, idle = self._streams.window, self._streams.idle_timeout
+            async for item in self._core.embed_stream(queries(), window, deadline_of, idle):
                 if item.error is None:
-                    yield pb.EmbedStreamResponse(
+                    code = "OK"
+                    response = pb.EmbedStreamResponse(
                         index=item.index, result=messages.embed_response(item.result)
                     )
                 else:
-                    status = item_status("EmbedStream", item.error)
-                    yield messages.stream_error(item.index, status)
+                    status = self._guard.failed("EmbedStream", item.error)
+                    code = status.code.name
+                    response = messages.stream_error(item.index, status)
+                metrics.STREAM_ITEMS.labels(method="EmbedStream", code=code).inc()
+                yield response
 
         async for response in self._guard.stream("EmbedStream", context, handle):
             yield response

@@ -5,16 +5,19 @@ For a set of (image, attribute) pairs: keys in flight in another request are awa
 computed by Triton with one row per image carrying all of that image's missing attribute ids (the
 global backbone runs once per image), rows grouped by attribute count and chunked to the model's
 max batch size, chunks sent concurrently (spread over the Triton endpoints). The computation runs
-in its own task, shielded from the caller's cancellation, so requests waiting on the same keys
-still get their result if the first caller goes away.
+in its own task under its own deadline (the first caller's, or `compute_timeout` if that is
+longer), shielded from the callers: each caller waits for it only until its own deadline, so a
+caller in a hurry times out alone and the others still get the result.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +30,8 @@ from gateway.cache.single_flight import SingleFlight
 from gateway.core.images import ImageInput, check_image
 from gateway.core.inference import InferenceBackend
 from gateway.core.results import AttributeResult
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,11 +47,13 @@ class Embedder:
         cache: CacheBackend,
         max_image_pixels: int = 0,
         cache_dtype: str = "float32",
+        compute_timeout: float = 30.0,
     ) -> None:
         self._pool = pool
         self._cache = cache
         self._cache_dtype = cache_dtype  # storage of cached vectors: float32 or float16
         self._max_image_pixels = max_image_pixels
+        self._compute_timeout = compute_timeout
         self._flights: SingleFlight[CachedEmbedding] = SingleFlight()
 
     def pixel_limit(self, info: ModelInfo) -> int:
@@ -70,10 +77,12 @@ class Embedder:
         owned, waiting = self._flights.claim(list(pairs))
         found: dict[str, tuple[CachedEmbedding, bool]] = {}
         if owned:
-            task = asyncio.create_task(self._fill(info, owned, pairs, deadline))
-            found.update(await asyncio.shield(task))
+            shared = max(deadline, time.monotonic() + self._compute_timeout)
+            task = asyncio.create_task(self._fill(info, owned, pairs, shared))
+            task.add_done_callback(_retrieve)
+            found.update(await _until(task, deadline))
         for key, future in waiting.items():
-            found[key] = (await future, True)
+            found[key] = (await _until(future, deadline), True)
         results: list[dict[str, AttributeResult]] = []
         for image in images:
             per_attribute: dict[str, AttributeResult] = {}
@@ -115,7 +124,7 @@ class Embedder:
         found: dict[str, tuple[CachedEmbedding, bool]] = {}
         try:
             for key, value in zip(owned, await self._cache.get_many(owned), strict=True):
-                entry = self._decode(value)
+                entry = self._decode(value, info)
                 if entry is not None:
                     found[key] = (entry, True)
                     self._flights.resolve(key, entry)
@@ -190,14 +199,19 @@ class Embedder:
                 computed[key] = CachedEmbedding(np.array(out.embeddings[b, k]), box)
         return computed
 
-    def _decode(self, value: bytes | None) -> CachedEmbedding | None:
+    def _decode(self, value: bytes | None, info: ModelInfo) -> CachedEmbedding | None:
+        """A cached value, or None (a miss) for a value that is not a valid embedding of this
+        model: malformed, of another length, or not finite. Counted, then overwritten."""
         if value is None:
             return None
         try:
-            return CachedEmbedding.decode(value)
+            entry = CachedEmbedding.decode(value)
         except ValueError:
-            metrics.CACHE_ERRORS.labels(backend=self._cache.name).inc()
+            entry = None
+        if entry is None or not _valid(entry, info.embedding_dim):
+            metrics.CACHE_INVALID_ENTRIES.labels(backend=self._cache.name).inc()
             return None
+        return entry
 
 
 def _chunks(rows: list[_Row], size: int) -> Iterable[list[_Row]]:
@@ -208,6 +222,29 @@ def _chunks(rows: list[_Row], size: int) -> Iterable[list[_Row]]:
     for group in by_k.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
+
+
+def _valid(entry: CachedEmbedding, dim: int) -> bool:
+    return (
+        entry.embedding.shape == (dim,)
+        and bool(np.isfinite(entry.embedding).all())
+        and all(math.isfinite(v) for v in entry.roi)
+    )
+
+
+async def _until(shared: asyncio.Future[T], deadline: float) -> T:
+    """Wait for a computation shared with other callers until this caller's deadline only;
+    leaving early (deadline, cancellation) never cancels it for the others."""
+    try:
+        return await asyncio.wait_for(asyncio.shield(shared), _left(deadline))
+    except TimeoutError:
+        raise DeadlineExceeded("deadline exceeded waiting for the model") from None
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    """Mark the outcome of a shared computation seen even if every caller has left."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _left(deadline: float) -> float:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asen_contract.errors import InvalidInput, LimitExceeded, Unavailable
+from asen_contract.errors import DeadlineExceeded, InvalidInput, LimitExceeded, Unavailable
 from asen_contract.model_info import AttributeSpec, ModelInfo
+from gateway import metrics
 from gateway.core.embedder import Embedder
 from gateway.core.images import ImageInput, ImageRef
 from gateway.core.inference import InferenceBackend
@@ -57,11 +58,16 @@ class SimilarityService:
 
     @staticmethod
     def attributes(info: ModelInfo, names: Sequence[str]) -> list[AttributeSpec]:
-        """Attribute names -> specs (empty = all); InvalidInput names the unknown ones."""
-        try:
-            return info.resolve_attributes(list(names))
-        except ValueError as error:
-            raise InvalidInput(str(error)) from None
+        """Attribute names -> specs (empty = all, repeats dropped); unknown names are an
+        InvalidInput that quotes a few of them, cut short (a caller controls their size)."""
+        if not names:
+            return list(info.attributes)
+        by_name = {a.name: a for a in info.attributes}
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            metrics.UNKNOWN_ATTRIBUTES.inc(len(unknown))
+            raise InvalidInput(_unknown_attributes(unknown, list(by_name)))
+        return [by_name[n] for n in dict.fromkeys(names)]
 
     async def embed_images(
         self,
@@ -157,18 +163,41 @@ class SimilarityService:
         queries: AsyncIterable[EmbedQuery],
         window: int,
         deadline_of: Callable[[], float],
+        idle_timeout: float,
     ) -> AsyncIterator[StreamItem]:
         """Embed a stream of queries, results in order; a failed item is an error item.
 
         Up to `window` items are in flight; reading stops while the window is full, so a fast
         producer is slowed down by the transport's flow control. `deadline_of()` gives each item
-        its deadline when it is read."""
+        its own deadline when it is read (a long stream has no overall deadline). A stream with
+        nothing in flight that sends nothing for `idle_timeout` seconds ends with
+        DeadlineExceeded, so idle streams do not hold their slots for ever."""
         pending: asyncio.Queue[asyncio.Task | None] = asyncio.Queue(maxsize=window)
+        answered = 0  # items whose outcome was yielded; read - answered are in flight
+        read = 0
 
         async def feed() -> None:
-            async for query in queries:
-                await pending.put(asyncio.create_task(self.embed(query, deadline_of())))
-            await pending.put(None)
+            nonlocal read
+            iterator = aiter(queries)
+            following: asyncio.Future | None = None
+            try:
+                while True:
+                    following = asyncio.ensure_future(anext(iterator))
+                    while not (await asyncio.wait({following}, timeout=idle_timeout))[0]:
+                        if read == answered:
+                            raise DeadlineExceeded(
+                                f"stream idle for {idle_timeout:g} s with nothing in flight"
+                            )
+                    try:
+                        query = following.result()
+                    except StopAsyncIteration:
+                        break
+                    read += 1
+                    await pending.put(asyncio.create_task(self.embed(query, deadline_of())))
+                await pending.put(None)
+            finally:
+                if following is not None:
+                    following.cancel()
 
         feeder = asyncio.create_task(feed())
         index = 0
@@ -184,9 +213,11 @@ class SimilarityService:
                 if task is None:
                     return
                 try:
-                    yield StreamItem(index, result=await task)
+                    item = StreamItem(index, result=await task)
                 except Exception as error:
-                    yield StreamItem(index, error=error)
+                    item = StreamItem(index, error=error)
+                answered += 1
+                yield item
                 index += 1
         finally:
             feeder.cancel()
@@ -196,3 +227,10 @@ class SimilarityService:
                 task = pending.get_nowait()
                 if task is not None:
                     task.cancel()
+
+
+def _unknown_attributes(unknown: list[str], known: list[str]) -> str:
+    """At most three unknown names, each cut to 40 characters, and the known ones."""
+    shown = ", ".join(repr(n[:40] + ("..." if len(n) > 40 else "")) for n in unknown[:3])
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    return f"unknown attribute(s) {shown}{more}; known: {', '.join(known)}"

@@ -1,4 +1,5 @@
-"""Client-side pool of Triton endpoints: readiness tracking, load balancing, failover.
+"""Client-side pool of Triton endpoints: readiness tracking, load balancing, failover, the served
+model version during rollouts.
 
 Endpoints come from a discovery source through `set_endpoints` (the static list, or the
 Kubernetes EndpointSlice watcher) and may change at any time. A probe loop checks every
@@ -6,7 +7,9 @@ endpoint's model readiness each `probe_interval` seconds and (re)reads the ensem
 an endpoint becomes ready, so a restarted Triton, or a new pod, takes traffic without restarting
 the gateway. Each call goes to the ready endpoint with the fewest calls in flight (ties broken
 round-robin); an endpoint that answers UNAVAILABLE is marked not ready at once and the call is
-retried on another one (inference is idempotent).
+retried on another one (inference is idempotent). During a rollout the served model version is
+the one most ready endpoints have (or a pinned one, `version_choice.py`), and only endpoints of
+that version get its calls; cache keys carry the version, so versions never mix.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from asen_contract.model_info import ModelInfo
 from gateway import metrics
 from gateway.core.inference import InferOutput
 from gateway.triton.errors import domain_error, is_unavailable
+from gateway.triton.version_choice import choose_version
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +64,11 @@ class TritonPool:
         probe_interval: float = 1.0,
         probe_timeout: float = 2.0,
         on_readiness: Callable[[bool], None] | None = None,
+        pinned_version: str = "",
     ) -> None:
         self.model_name = model_name
+        self._pinned_version = pinned_version
+        self._served: ModelInfo | None = None
         self._probe_interval = probe_interval
         self._probe_timeout = probe_timeout
         self._on_readiness = on_readiness
@@ -99,11 +106,9 @@ class TritonPool:
 
     @property
     def model_info(self) -> ModelInfo | None:
-        """The served model: the one of the first ready endpoint (a rollout may mix versions)."""
-        for _url, endpoint in sorted(self._endpoints.items()):
-            if endpoint.ready and endpoint.info is not None:
-                return endpoint.info
-        return None
+        """The served model: the version most ready endpoints serve (or the pinned one), chosen
+        whenever readiness changes (`choose_version`); None while no endpoint serves it."""
+        return self._served
 
     # -- life cycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -175,11 +180,30 @@ class TritonPool:
         ready = sum(e.ready for e in self._endpoints.values())
         metrics.TRITON_ENDPOINTS.labels(state="ready").set(ready)
         metrics.TRITON_ENDPOINTS.labels(state="not_ready").set(len(self._endpoints) - ready)
+        self._choose_served()
         now_ready = self.ready
         if now_ready != self._was_ready:
             self._was_ready = now_ready
             if self._on_readiness is not None:
                 self._on_readiness(now_ready)
+
+    def _choose_served(self) -> None:
+        infos = [
+            e.info for _, e in sorted(self._endpoints.items()) if e.ready and e.info is not None
+        ]
+        current = self._served.model_version if self._served is not None else None
+        version = choose_version([i.model_version for i in infos], current, self._pinned_version)
+        served = next((i for i in infos if i.model_version == version), None)
+        if version != current:
+            if current is not None:
+                metrics.SERVED_MODEL.remove(current)
+            if version is not None:
+                metrics.SERVED_MODEL.labels(model_version=version).set(1)
+            log.warning(
+                "served model version changed",
+                extra={"from": current, "to": version, "pinned": self._pinned_version or None},
+            )
+        self._served = served
 
     # -- inference ----------------------------------------------------------------------------
     def _pick(self, version: str, tried: set[str]) -> _Endpoint | None:

@@ -116,6 +116,10 @@ def test_gateway_image_starts_the_gateway_module() -> None:
     exposed = [rest for keyword, rest in instructions(GATEWAY) if keyword == "EXPOSE"]
     assert exposed == ["50051 9095"]
     assert final_user(GATEWAY) == "10001:10001", "matches the chart's gateway runAsUser"
+    # the gateway binds loopback by default; in a pod it must listen on the pod's address
+    assert {"ASEN_GRPC_HOST=0.0.0.0", "ASEN_METRICS_HOST=0.0.0.0"} <= set(
+        " ".join(rest for keyword, rest in instructions(GATEWAY) if keyword == "ENV").split()
+    )
 
 
 @pytest.mark.parametrize("name", ["requirements-gateway.txt", "requirements-triton.txt"])

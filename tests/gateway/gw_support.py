@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import os
@@ -16,6 +17,7 @@ import sys
 import time
 import urllib.request
 import zlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +26,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from asen_contract.errors import InvalidInput
+from asen_contract.errors import DeadlineExceeded, InvalidInput
 from asen_contract.model_info import AttributeSpec, ModelInfo
+from gateway.config import GatewayConfig
 from gateway.core.inference import InferOutput
+from gateway.server import Gateway
 
 
 def free_port() -> int:
@@ -216,6 +220,9 @@ class ScriptedBackend:
 
     async def infer(self, images, attribute_ids, version, want_attention, timeout):
         self.calls.append((len(images), attribute_ids))
+        if timeout is not None and self.delay > timeout:  # as Triton does with a client timeout
+            await asyncio.sleep(timeout)
+            raise DeadlineExceeded("model: deadline exceeded")
         await asyncio.sleep(self.delay)
         if self.reject is not None and self.reject in images:
             raise InvalidInput("model: corrupt image")
@@ -228,3 +235,47 @@ class ScriptedBackend:
         rois = np.tile(np.arange(4, dtype=np.float32), (len(images), k, 1))
         attention = np.ones((len(images), k, 3, 2), np.float32) if want_attention else None
         return InferOutput(embeddings, rois, attention, version)
+
+
+# -- an in-process gateway on a real gRPC port (no Triton behind it unless a test scripts one) --
+@contextlib.asynccontextmanager
+async def running_gateway(**settings) -> AsyncIterator[Gateway]:
+    defaults = {
+        "grpc_port": 0,
+        "metrics_port": -1,
+        "triton_urls": "127.0.0.1:1",
+        "shutdown_delay_seconds": 0.0,
+    }
+    gateway = Gateway(GatewayConfig(**(defaults | settings)))
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop(grace=0.5)
+
+
+async def grpc_code(call) -> grpc.StatusCode:
+    """The status code a call ends with (OK if it succeeds)."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+def sample(name: str, **labels: str) -> float:
+    """A sample of this process's Prometheus registry (0 if it has none yet)."""
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def client_ports(server_port: int) -> set[int]:
+    """Local ports of this machine's ESTABLISHED TCP connections to `server_port` (/proc/net)."""
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[2].rsplit(":", 1)[1], 16) == server_port:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports

@@ -90,3 +90,12 @@ def test_asen_serve_has_every_gateway_flag() -> None:
     serve = build_parser()._subparsers._group_actions[0].choices["serve"]
     flags = {option for action in serve._actions for option in action.option_strings}
     assert {"--" + f.name.replace("_", "-") for f in fields(GatewayConfig)} <= flags
+
+
+def test_every_setting_is_documented() -> None:
+    from dataclasses import fields
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text()
+    missing = [f.metadata["env"] for f in fields(GatewayConfig) if f.metadata["env"] not in text]
+    assert missing == []

@@ -4,6 +4,7 @@ the one mapping of error kinds to gRPC status codes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -28,7 +29,7 @@ from gateway.core.images import ImageRef
 from gateway.core.scoring import score
 from gateway.core.service import EmbedQuery, SimilarityService
 
-from .gw_support import INFO, ScriptedBackend, image_bytes
+from .gw_support import INFO, ScriptedBackend, image_bytes, sample
 
 
 def _core(max_candidates: int = 4) -> tuple[SimilarityService, ScriptedBackend]:
@@ -144,7 +145,7 @@ async def test_embed_stream_keeps_order_and_reports_bad_items() -> None:
         for image in images:
             yield EmbedQuery(image, ("collar",))
 
-    items = [item async for item in core.embed_stream(queries(), 2, _deadline)]
+    items = [item async for item in core.embed_stream(queries(), 2, _deadline, 10.0)]
     assert [item.index for item in items] == [0, 1, 2, 3]
     assert isinstance(items[1].error, ImageError) and isinstance(items[3].error, InvalidInput)
     assert items[0].result is not None and items[2].result is not None
@@ -174,3 +175,39 @@ def test_anything_else_is_internal_without_details(error: Exception) -> None:
     status = status_of(error)
     assert status.code == grpc.StatusCode.INTERNAL and status.message == INTERNAL_MESSAGE
     assert not status.expected
+
+
+async def test_unknown_attribute_names_are_counted_and_quoted_briefly() -> None:
+    core, _ = _core()
+    before = sample("asen_gateway_unknown_attributes_total")
+    names = ["x" * 1_000_000, "pocket", "hood", "belt", "collar"]
+    with pytest.raises(InvalidInput) as caught:
+        await core.embed(EmbedQuery(_image(1), names), _deadline())
+    message = str(caught.value)
+    assert len(message) < 300
+    assert "'pocket'" in message and "and 1 more" in message and "known: collar, sleeve" in message
+    assert sample("asen_gateway_unknown_attributes_total") == before + 4
+
+
+async def test_an_idle_stream_ends_and_a_slow_one_has_no_overall_deadline() -> None:
+    core, backend = _core()
+    backend.delay = 0.05
+
+    async def silent() -> AsyncIterator[EmbedQuery]:
+        await asyncio.sleep(3600)
+        yield EmbedQuery(_image(1))
+
+    with pytest.raises(DeadlineExceeded, match="idle"):
+        async for _ in core.embed_stream(silent(), 2, _deadline, idle_timeout=0.2):
+            pass
+
+    async def slow() -> AsyncIterator[EmbedQuery]:
+        for seed in range(6):
+            await asyncio.sleep(0.1)  # 0.6 s in all, the per-item timeout is 0.3 s
+            yield EmbedQuery(_image(seed), ("collar",))
+
+    def per_item() -> float:
+        return time.monotonic() + 0.3
+
+    items = [i async for i in core.embed_stream(slow(), 2, per_item, idle_timeout=0.2)]
+    assert [i.error for i in items] == [None] * 6

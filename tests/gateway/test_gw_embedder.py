@@ -10,12 +10,13 @@ import time
 import numpy as np
 import pytest
 
-from asen_contract.errors import InvalidInput, NotFound
+from asen_contract.errors import DeadlineExceeded, InvalidInput, NotFound
+from gateway.cache.entry import CachedEmbedding, cache_key
 from gateway.cache.memory_cache import MemoryCache
 from gateway.core.embedder import Embedder
 from gateway.core.images import ImageInput
 
-from .gw_support import INFO, image_bytes
+from .gw_support import INFO, image_bytes, sample
 from .gw_support import ScriptedBackend as ScriptedPool
 
 
@@ -88,3 +89,61 @@ async def test_bytes_win_over_a_reference_to_the_same_image() -> None:
     )
     np.testing.assert_array_equal(query["collar"].embedding, candidate["collar"].embedding)
     assert len(pool.calls) == 1
+
+
+async def test_a_hurried_caller_times_out_alone() -> None:
+    """Two callers wait for the same image: the one with the short deadline gets
+    DeadlineExceeded, the other still gets the result (the shared Triton call does not run
+    under the first caller's deadline)."""
+    pool = ScriptedPool(delay=0.5)
+    embedder = Embedder(pool, MemoryCache(100, 60))
+    image = ImageInput.from_bytes(image_bytes(7), "a")
+    hurried = embedder.embed(INFO, [image], [INFO.attributes[0]], time.monotonic() + 0.1)
+    patient = embedder.embed(INFO, [image], [INFO.attributes[0]], time.monotonic() + 10)
+    first, second = await asyncio.gather(hurried, patient, return_exceptions=True)
+    assert isinstance(first, DeadlineExceeded)
+    assert not isinstance(second, BaseException) and "collar" in second[0]
+    assert len(pool.calls) == 1
+
+
+async def test_a_waiter_going_away_does_not_cancel_the_others() -> None:
+    pool = ScriptedPool(delay=0.3)
+    embedder = Embedder(pool, MemoryCache(100, 60))
+    image = ImageInput.from_bytes(image_bytes(8), "a")
+    owner = asyncio.ensure_future(embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline()))
+    await asyncio.sleep(0.05)
+    waiters = [
+        asyncio.ensure_future(embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline()))
+        for _ in range(2)
+    ]
+    await asyncio.sleep(0.05)
+    waiters[0].cancel()
+    results = await asyncio.gather(owner, waiters[1])
+    assert all("collar" in r[0] for r in results)
+    assert len(pool.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        CachedEmbedding(np.array([np.nan, 0, 0, 1], np.float32), (0, 0, 1, 1)).encode(),
+        CachedEmbedding(np.ones(3, np.float32), (0, 0, 1, 1)).encode(),  # another model's length
+        CachedEmbedding(np.ones(4, np.float32), (0, 0, float("inf"), 1)).encode(),
+        b"AE\x01\x00garbage",
+    ],
+    ids=["nan", "wrong length", "infinite box", "malformed"],
+)
+async def test_a_bad_cached_value_is_a_counted_miss(value: bytes) -> None:
+    pool = ScriptedPool()
+    cache = MemoryCache(100, 60)
+    embedder = Embedder(pool, cache)
+    image = ImageInput.from_bytes(image_bytes(9), "a")
+    key = cache_key(INFO.model_version, "collar", image.sha256)
+    await cache.set_many({key: value})
+    invalid = sample("asen_gateway_cache_invalid_entries_total", backend="memory")
+    (result,) = await embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline())
+    assert not result["collar"].cached and len(pool.calls) == 1
+    assert np.isfinite(result["collar"].embedding).all() and result["collar"].embedding.size == 4
+    assert sample("asen_gateway_cache_invalid_entries_total", backend="memory") == invalid + 1
+    (again,) = await embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline())
+    assert again["collar"].cached  # the bad value was overwritten

@@ -21,6 +21,7 @@ from PIL import Image
 from asen.client import AsenClient, ClientError, Sha256Ref
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
+from gateway.cache.entry import CachedEmbedding
 
 from .gw_support import GatewayProcess, RedisProcess, image_bytes, png_bomb, scrape, wait_for
 
@@ -392,3 +393,45 @@ def test_gateway_cli_rejects_bad_configuration() -> None:
     )
     assert result.returncode == 2
     assert "max_in_flight" in result.stderr
+
+
+def test_a_bad_cached_value_is_recomputed(stack) -> None:
+    """A NaN vector stored under a valid key is a counted miss, never served."""
+    image = fresh_image()
+    version = stack.client.list_attributes().model_version
+    key = f"asen:{version}:collar_design:{sha(image)}"
+    dim = stack.client.list_attributes().embedding_dim
+    poisoned = CachedEmbedding(np.full(dim, np.nan, np.float32), (0, 0, 1, 1)).encode()
+    redis.Redis.from_url(stack.redis.url).set(key, poisoned)
+    invalid = stack.gateway.metric("asen_gateway_cache_invalid_entries_total", {"backend": "redis"})
+    result = stack.client.embed(image, ["collar_design"]).embeddings["collar_design"]
+    assert not result.cached and np.isfinite(result.vector).all()
+    after = stack.gateway.metric("asen_gateway_cache_invalid_entries_total", {"backend": "redis"})
+    assert after == invalid + 1
+    assert stack.client.embed(image, ["collar_design"]).embeddings["collar_design"].cached
+
+
+def test_a_stream_longer_than_the_request_timeout_completes(stack, tmp_path) -> None:
+    """Each stream item has its own deadline (ASEN_REQUEST_TIMEOUT_SECONDS from when it is
+    read); the stream as a whole has none unless the client sets one."""
+    gateway = GatewayProcess(
+        {"ASEN_TRITON_URLS": stack.triton.grpc_url, "ASEN_REQUEST_TIMEOUT_SECONDS": "2"},
+        tmp_path / "gateway.log",
+    )
+    images = [fresh_image() for _ in range(6)]
+
+    def slowly(delay: float):
+        for image in images:
+            time.sleep(delay)
+            yield image
+
+    try:
+        gateway.start()
+        with AsenClient(gateway.address, timeout=60) as client:
+            items = list(client.embed_stream(slowly(0.7), ["sleeve_length"]))  # about 4 s
+            assert [getattr(i, "code", "OK") for i in items] == ["OK"] * 6
+            with pytest.raises(ClientError) as caught:
+                list(client.embed_stream(slowly(0.7), ["sleeve_length"], timeout=1.0))
+            assert caught.value.code == "DEADLINE_EXCEEDED"
+    finally:
+        gateway.stop()

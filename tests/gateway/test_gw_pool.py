@@ -9,6 +9,9 @@ from asen_contract.errors import Unavailable
 from asen_contract.model_info import ModelInfo
 from gateway import metrics
 from gateway.triton.pool import TritonPool
+from gateway.triton.version_choice import choose_version
+
+from .gw_support import sample
 
 INFO = ModelInfo("v1", (), 0.6, 2, 4, 0, 8)
 
@@ -58,4 +61,52 @@ async def test_no_ready_endpoint_is_unavailable_at_once() -> None:
     pool.set_endpoints(["127.0.0.1:1"])
     with pytest.raises(Unavailable):
         await pool.infer([b"x"], [[0]], "v1", False, timeout=5)
+    await pool.stop()
+
+
+@pytest.mark.parametrize(
+    "ready, current, pinned, expected",
+    [
+        ([], None, "", None),
+        (["v1", "v1", "v2"], None, "", "v1"),
+        (["v2", "v1", "v1"], "v1", "", "v1"),  # the first new pod does not take the traffic
+        (["v2", "v2", "v1"], "v1", "", "v2"),  # the new version has the majority: switch
+        (["v1", "v2"], "v1", "", "v1"),  # a tie keeps the current version
+        (["v1", "v2"], "v2", "", "v2"),
+        (["v1", "v1", "v2"], "v1", "v2", "v2"),  # pinned wins over the majority
+        (["v1", "v1"], "v1", "v2", None),  # pinned but not ready anywhere
+    ],
+)
+def test_the_served_version_is_the_majority_or_the_pinned_one(ready, current, pinned, expected):
+    assert choose_version(ready, current, pinned) == expected
+
+
+async def test_a_rollout_moves_traffic_only_when_the_new_version_has_the_majority() -> None:
+    pool = TritonPool()
+    pool.set_endpoints(["a:1", "b:1", "c:1"])
+    old, new = ModelInfo("v1", (), 0.6, 2, 4, 0, 8), ModelInfo("v2", (), 0.6, 2, 4, 0, 8)
+    _ready(pool, "b:1", old)
+    _ready(pool, "c:1", old)
+    _ready(pool, "a:1", new)  # the new pod sorts first
+    pool._publish()
+    assert pool.model_info == old
+    assert {pool._pick("v1", set()).url for _ in range(4)} == {"b:1", "c:1"}
+    assert sample("asen_gateway_served_model_info", model_version="v1") == 1
+    _ready(pool, "b:1", new)
+    pool._publish()
+    assert pool.model_info == new
+    assert sample("asen_gateway_served_model_info", model_version="v2") == 1
+    assert sample("asen_gateway_served_model_info", model_version="v1") == 0  # series removed
+    await pool.stop()
+
+
+async def test_a_pinned_version_is_served_by_its_endpoints_only() -> None:
+    pool = TritonPool(pinned_version="v2")
+    pool.set_endpoints(["a:1", "b:1"])
+    _ready(pool, "a:1", ModelInfo("v1", (), 0.6, 2, 4, 0, 8))
+    pool._publish()
+    assert pool.model_info is None and not pool.ready
+    _ready(pool, "b:1", ModelInfo("v2", (), 0.6, 2, 4, 0, 8))
+    pool._publish()
+    assert pool.model_info.model_version == "v2"
     await pool.stop()

@@ -26,7 +26,7 @@ async def test_calls_sent_just_after_sigterm_are_served_then_refused() -> None:
     config = GatewayConfig(
         grpc_port=0, metrics_port=-1, triton_urls="127.0.0.1:1", shutdown_delay_seconds=1.0
     )
-    gateway = Gateway(config, bind_host="127.0.0.1")
+    gateway = Gateway(config)  # binds 127.0.0.1 by default (ASEN_GRPC_HOST)
     await gateway.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
         stub = health_pb2_grpc.HealthStub(channel)
