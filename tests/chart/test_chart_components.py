@@ -144,9 +144,24 @@ def test_gateway_discovers_the_headless_triton_service() -> None:
     env = env_of(container(manifests, "gateway"))
     assert env["ASEN_DISCOVERY"]["value"] == "kubernetes"
     assert env["ASEN_K8S_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
-    headless = [s for s in of_kind(manifests, "Service") if s["spec"].get("clusterIP") == "None"]
+    headless = [
+        s
+        for s in of_kind(manifests, "Service")
+        if s["spec"].get("clusterIP") == "None"
+        and s["spec"]["selector"]["app.kubernetes.io/component"] == "triton"
+    ]
     assert [s["metadata"]["name"] for s in headless] == [env["ASEN_K8S_SERVICE"]["value"]]
-    assert headless[0]["spec"]["selector"]["app.kubernetes.io/component"] == "triton"
+
+
+def test_gateway_has_a_headless_service_for_client_side_balancing() -> None:
+    (headless,) = [
+        s
+        for s in of_kind(render(DEFAULTS), "Service")
+        if s["metadata"]["name"] == "asen-gateway-headless"
+    ]
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["selector"]["app.kubernetes.io/component"] == "gateway"
+    assert [p["name"] for p in headless["spec"]["ports"]] == ["grpc"]
 
 
 def test_gateway_spreads_across_nodes() -> None:

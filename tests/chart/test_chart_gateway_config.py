@@ -58,5 +58,8 @@ def test_gateway_loads_the_rendered_configuration(case: Case, tmp_path: Path) ->
     env = environment(gateway_container(case), tmp_path)
     config = GatewayConfig.load(env=env)
     assert config.grpc_port == 50051 and config.metrics_port == 9095
+    # in a pod the kubelet and the Service reach the pod's IP, not its loopback
+    assert config.grpc_host == config.metrics_host == "0.0.0.0"
+    assert config.max_connection_age_seconds == 300  # long-lived clients reach new pods
     assert config.discovery == env["ASEN_DISCOVERY"]
     assert bool(config.tls_client_ca) == ("ASEN_TLS_CLIENT_CA" in env)

@@ -15,6 +15,7 @@
 {{- end }}
 
 {{- define "asen.gateway.fullname" -}}{{ include "asen.fullname" . | trunc 55 }}-gateway{{- end }}
+{{- define "asen.gateway.headlessName" -}}{{ include "asen.fullname" . | trunc 46 }}-gateway-headless{{- end }}
 {{- define "asen.gateway.metricsName" -}}{{ include "asen.fullname" . | trunc 47 }}-gateway-metrics{{- end }}
 {{- define "asen.triton.fullname" -}}{{ include "asen.fullname" . | trunc 56 }}-triton{{- end }}
 {{- define "asen.triton.discoveryName" -}}{{ include "asen.fullname" . | trunc 46 }}-triton-discovery{{- end }}
