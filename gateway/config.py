@@ -205,6 +205,80 @@ class GatewayConfig:
         default="",
         metadata=_opt("ASEN_API_KEYS_FILE", "file of SHA-256 hex digests of accepted API keys"),
     )
+    catalogue_uri: str = field(
+        default="catalogue.db",
+        metadata=_opt(
+            "ASEN_CATALOGUE_URI",
+            "catalogue engine: a Milvus Lite file (*.db, embedded), http(s)://host:19530 for a "
+            "Milvus server; empty = no catalogue",
+        ),
+    )
+    catalogue_token: str = field(
+        default="",
+        metadata=_opt("ASEN_CATALOGUE_TOKEN", "Milvus token (user:password or key)", secret=True),
+    )
+    catalogue_tls_ca: str = field(
+        default="", metadata=_opt("ASEN_CATALOGUE_TLS_CA", "CA (PEM) of the Milvus server's TLS")
+    )
+    catalogue_tls_server_name: str = field(
+        default="",
+        metadata=_opt("ASEN_CATALOGUE_TLS_SERVER_NAME", "name in the Milvus server certificate"),
+    )
+    catalogue_database: str = field(
+        default="", metadata=_opt("ASEN_CATALOGUE_DATABASE", "Milvus database; empty = default")
+    )
+    catalogue_prefix: str = field(
+        default="asen",
+        metadata=_opt("ASEN_CATALOGUE_PREFIX", "prefix of the catalogue's collection names"),
+    )
+    catalogue_index: str = field(
+        default="auto",
+        metadata=_opt(
+            "ASEN_CATALOGUE_INDEX",
+            "vector index: auto (FLAT on Lite, HNSW on a server), FLAT, IVF_FLAT, IVF_SQ8, HNSW, "
+            "HNSW_SQ, IVF_PQ, DISKANN, GPU_CAGRA, GPU_IVF_FLAT, GPU_BRUTE_FORCE",
+        ),
+    )
+    catalogue_index_params: str = field(
+        default="",
+        metadata=_opt("ASEN_CATALOGUE_INDEX_PARAMS", 'index build parameters, JSON: {"M": 32}'),
+    )
+    catalogue_search_params: str = field(
+        default="",
+        metadata=_opt("ASEN_CATALOGUE_SEARCH_PARAMS", 'search parameters, JSON: {"ef": 256}'),
+    )
+    catalogue_vector_type: str = field(
+        default="auto",
+        metadata=_opt(
+            "ASEN_CATALOGUE_VECTOR_TYPE",
+            "stored vectors: auto (float16 on a server, float32 on Lite), float32, float16",
+            choices=("auto", "float32", "float16"),
+        ),
+    )
+    catalogue_layout: str = field(
+        default="partition",
+        metadata=_opt(
+            "ASEN_CATALOGUE_LAYOUT",
+            "per attribute a partition (measured faster) or a field filter",
+            choices=("partition", "filter"),
+        ),
+    )
+    catalogue_max_top_k: int = field(
+        default=1000, metadata=_opt("ASEN_CATALOGUE_MAX_TOP_K", "largest top_k of SearchItems")
+    )
+    catalogue_timeout_seconds: float = field(
+        default=10.0,
+        metadata=_opt("ASEN_CATALOGUE_TIMEOUT_SECONDS", "longest wait for one engine call"),
+    )
+    catalogue_item_timeout_seconds: float = field(
+        default=30.0,
+        metadata=_opt(
+            "ASEN_CATALOGUE_ITEM_TIMEOUT_SECONDS", "deadline of each item of an UpsertItems stream"
+        ),
+    )
+    catalogue_write_batch: int = field(
+        default=64, metadata=_opt("ASEN_CATALOGUE_WRITE_BATCH", "items per catalogue write")
+    )
     log_level: str = field(default="INFO", metadata=_opt("ASEN_LOG_LEVEL", "log level"))
 
     @property
@@ -300,6 +374,11 @@ class GatewayConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
+        if self.catalogue_item_timeout_seconds <= 0:
+            raise ConfigError("ASEN_CATALOGUE_ITEM_TIMEOUT_SECONDS must be > 0")
+        from gateway.catalogue.settings import CatalogueSettings
+
+        CatalogueSettings.from_config(self).validate()
 
     def masked(self) -> dict[str, object]:
         """The configuration with secrets hidden, for the start-up log line."""

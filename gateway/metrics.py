@@ -76,3 +76,20 @@ SERVED_MODEL = Gauge(
     "The model version the gateway serves (value 1; no series while none is served).",
     ["model_version"],
 )
+
+CATALOGUE_REQUESTS = Counter(
+    "asen_gateway_catalogue_requests_total",
+    "Catalogue operations (search, delete, stats, reindex; upsert counts each item) by outcome.",
+    ["operation", "code"],
+)
+CATALOGUE_DURATION = Histogram(
+    "asen_gateway_catalogue_duration_seconds",
+    "Time of one catalogue operation (upsert_stream: a whole UpsertItems stream).",
+    ["operation"],
+    buckets=_LATENCY_BUCKETS,
+)
+CATALOGUE_ITEMS = Gauge(
+    "asen_gateway_catalogue_items",
+    "Items in the catalogue of a model version (as of the last CatalogueStats call).",
+    ["model_version"],
+)

@@ -22,6 +22,8 @@ from gateway.api.servicer import FashionSimilarityServicer, StreamSettings
 from gateway.api.stream_admission import StreamAdmission
 from gateway.cache.backend import CacheBackend
 from gateway.cache.factory import make_cache
+from gateway.catalogue.api import catalogue_service
+from gateway.catalogue.service import CatalogueService
 from gateway.config import GatewayConfig
 from gateway.core.embedder import Embedder
 from gateway.core.service import SimilarityService
@@ -49,6 +51,7 @@ class Gateway:
         self._server: grpc.aio.Server | None = None
         self._discovery: Any = None
         self._metrics_server: MetricsServer | None = None
+        self.catalogue: CatalogueService | None = None
         self.port = 0
         self.metrics_port = 0
 
@@ -76,7 +79,8 @@ class Gateway:
             config.error_log_per_second,
         )
         streams = StreamSettings(config.stream_window, config.stream_idle_timeout_seconds)
-        servicer = FashionSimilarityServicer(self.core, guard, streams)
+        self.catalogue = catalogue_service(self.core, config)
+        servicer = FashionSimilarityServicer(self.core, guard, streams, self.catalogue)
         pb_grpc.add_FashionSimilarityServicer_to_server(servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, server)
         await self.health.set_serving(False)
@@ -144,6 +148,8 @@ class Gateway:
             await self._discovery.stop()
         await self.pool.stop()
         await self.cache.close()
+        if self.catalogue is not None:
+            await self.catalogue.close()
         if self._metrics_server is not None:
             await self._metrics_server.stop()
         log.info("gateway stopped")

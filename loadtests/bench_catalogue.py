@@ -303,7 +303,6 @@ async def _layouts(workdir: Path, vectors: np.ndarray, queries: np.ndarray, args
 def _upsert(args: argparse.Namespace, workdir: Path) -> dict:
     """Items/s of UpsertItems: computed (Triton), cached (bytes sent), by digest (SHA-256 sent)."""
     from asen.catalogue.sources import file_sha256, image_files
-
     from asen.client import AsenClient, CatalogueItem, Sha256Ref
     from asen.demo.stack import ServedStack
 

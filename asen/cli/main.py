@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "triton": "asen.cli.triton_cmd",
     "serve": "asen.cli.serve_cmd",
     "client": "asen.cli.client_cmd",
+    "catalogue": "asen.cli.catalogue_cmd",
 }
 
 

@@ -5,6 +5,14 @@ with AsenClient("localhost:50051") as client:
     print(client.compare("a.jpg", "b.jpg", ["collar_design"]).scores)
 """
 
+from asen.client.catalogue_results import (
+    CatalogueItem,
+    CatalogueSearch,
+    CatalogueStats,
+    ItemRef,
+    SearchHit,
+    UpsertResult,
+)
 from asen.client.client import AsenClient, ClientError, Sha256Ref, TlsOptions
 from asen.client.results import (
     AttributeInfo,
@@ -20,6 +28,12 @@ from asen.client.results import (
 
 __all__ = [
     "AsenClient",
+    "CatalogueItem",
+    "CatalogueSearch",
+    "CatalogueStats",
+    "ItemRef",
+    "SearchHit",
+    "UpsertResult",
     "AttributeInfo",
     "ClientError",
     "CompareResult",

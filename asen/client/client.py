@@ -16,6 +16,17 @@ from typing import Union
 import grpc
 import numpy as np
 
+from asen.client import catalogue_calls as calls
+from asen.client.catalogue_results import (
+    CatalogueItem,
+    CatalogueSearch,
+    CatalogueStats,
+    DeleteResult,
+    ItemRef,
+    ListedItem,
+    UpsertResult,
+    VersionStats,
+)
 from asen.client.results import (
     AttributeInfo,
     CompareResult,
@@ -181,6 +192,52 @@ class AsenClient:
                     yield _embed_result(item.result)
         except grpc.RpcError as error:
             raise _client_error(error) from None
+
+    # -- catalogue (docs/catalogue.md) -----------------------------------------------------------
+    def upsert_items(self, items: Iterable[CatalogueItem]) -> Iterator[UpsertResult]:
+        """Index items over one stream; yields one result per item, in order. No deadline is set
+        on the stream (each item has its own on the server), so a long catalogue is not cut."""
+        requests = (calls.upsert_request(item, _image) for item in items)
+        try:
+            for message in self._stub.UpsertItems(requests, metadata=self._metadata):
+                yield calls.upsert_result(message)
+        except grpc.RpcError as error:
+            raise _client_error(error) from None
+
+    def search_items(
+        self,
+        query: ImageLike | ItemRef,
+        attributes: Sequence[str],
+        top_k: int = 10,
+        filter_expression: str = "",
+        exclude_query_item: bool = False,
+    ) -> CatalogueSearch:
+        """The top_k catalogue items per attribute for an image, a Sha256Ref or an ItemRef."""
+        request = calls.search_request(
+            query, attributes, top_k, filter_expression, exclude_query_item, _image
+        )
+        return calls.search_result(self._call(self._stub.SearchItems, request))
+
+    def delete_items(self, item_ids: Sequence[str]) -> DeleteResult:
+        request = pb.DeleteItemsRequest(item_ids=list(item_ids))
+        return calls.delete_result(self._call(self._stub.DeleteItems, request))
+
+    def catalogue_stats(self) -> CatalogueStats:
+        return calls.stats_result(self._call(self._stub.CatalogueStats, pb.CatalogueStatsRequest()))
+
+    def list_items(self, model_version: str = "") -> Iterator[ListedItem]:
+        request = pb.ListItemsRequest(model_version=model_version)
+        try:
+            yield from calls.listed_items(self._stub.ListItems(request, metadata=self._metadata))
+        except grpc.RpcError as error:
+            raise _client_error(error) from None
+
+    def start_reindex(self, source_version: str) -> VersionStats:
+        request = pb.StartReindexRequest(source_version=source_version)
+        return calls.version_stats(self._call(self._stub.StartReindex, request))
+
+    def finish_reindex(self) -> VersionStats:
+        return calls.version_stats(self._call(self._stub.FinishReindex, pb.FinishReindexRequest()))
 
     def _call(self, method, request):
         try:

@@ -3,12 +3,14 @@ repository -> served stack -> similarity calls through the gateway -> summary an
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
 from asen.client import AsenClient
 from asen.data import load_dataset_spec
 from asen.demo.build import evaluate_model, export_repository, make_data, train_model
+from asen.demo.catalogue_step import catalogue_demo
 from asen.demo.settings import DemoSettings
 from asen.demo.showcase import (
     contrasting_pair,
@@ -37,6 +39,7 @@ def main() -> int:
 
     print("\n== 2/4 serving: tritonserver + gateway ==")
     log = settings.workdir / "serve.log"
+    os.environ.setdefault("ASEN_CATALOGUE_URI", str((settings.workdir / "catalogue.db").resolve()))
     with ServedStack(settings.repository, log) as stack, AsenClient(stack.address) as client:
         model = client.list_attributes()
         attributes = [a.name for a in model.attributes]
@@ -49,6 +52,7 @@ def main() -> int:
         target = max(attributes, key=lambda name: report["per_attribute"][name]["map"])
         query, ranked = rank_demo(client, images, target, count=20, seed=settings.seed)
         pictures = save_attention_pictures(client, [a, b], attributes, value, settings.pictures)
+        catalogue = catalogue_demo(client, settings.data, target, settings.pictures, settings.seed)
 
     print("\n== 4/4 summary ==")
     print(f"test MAP (in-process `asen evaluate`): {100 * report['overall_map']:.1f}%")
@@ -75,6 +79,8 @@ def main() -> int:
         mark = "match" if candidate.values[target] == query.values[target] else "     "
         print(f"  {score:+.3f}  {candidate.path.name:24s} {value(candidate, target):>8s} {mark}")
     print(f"  {hits}/5 of the top five share the query's {target}")
+    print("\nCatalogue search (UpsertItems, SearchItems):")
+    print("\n".join("  " + line for line in catalogue))
     print("\nAttention maps and RoI boxes: " + ", ".join(str(p) for p in pictures))
     print(f"done in {time.monotonic() - started:.0f} s; everything is under {settings.workdir}/")
     return 0

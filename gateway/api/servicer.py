@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from gateway import metrics
 from gateway.api import messages
 from gateway.api.call_guard import CallGuard
+from gateway.catalogue.api import CatalogueMethods
+from gateway.catalogue.service import CatalogueService
 from gateway.core.service import EmbedQuery, SimilarityService
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
@@ -24,11 +26,21 @@ class StreamSettings:
     idle_timeout: float  # seconds without a request (nothing in flight) that end a stream
 
 
-class FashionSimilarityServicer(pb_grpc.FashionSimilarityServicer):
-    def __init__(self, core: SimilarityService, guard: CallGuard, streams: StreamSettings) -> None:
+class FashionSimilarityServicer(CatalogueMethods, pb_grpc.FashionSimilarityServicer):
+    """Similarity methods here; the catalogue's (UpsertItems, SearchItems, ...) come from
+    CatalogueMethods, which calls `catalogue` (None: the catalogue is switched off)."""
+
+    def __init__(
+        self,
+        core: SimilarityService,
+        guard: CallGuard,
+        streams: StreamSettings,
+        catalogue: CatalogueService | None = None,
+    ) -> None:
         self._core = core
         self._guard = guard
         self._streams = streams
+        self._catalogue = catalogue
 
     async def ListAttributes(self, request, context):  # noqa: N802 (gRPC method names)
         async def handle(_deadline: float) -> pb.ListAttributesResponse:
