@@ -7,6 +7,7 @@ anything else, so a chart that starts using more fails loudly instead of being m
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from .rendering import NAMESPACE, of_kind
@@ -19,6 +20,7 @@ class Peer:
     name: str
     labels: dict = field(default_factory=dict, hash=False)
     namespace: str = NAMESPACE
+    ip: str = ""  # for an endpoint outside the pod network (the API server), matched by ipBlock
 
     @property
     def namespace_labels(self) -> dict:
@@ -33,9 +35,18 @@ def _match_labels(selector: dict, labels: dict) -> bool:
 
 
 def _peer_matches(rule_peer: dict, peer: Peer) -> bool:
-    unsupported = set(rule_peer) - {"podSelector", "namespaceSelector"}
+    unsupported = set(rule_peer) - {"podSelector", "namespaceSelector", "ipBlock"}
     if unsupported:
         raise NotImplementedError(f"peer fields {unsupported} are not evaluated here")
+    if "ipBlock" in rule_peer:
+        block = rule_peer["ipBlock"]
+        if set(block) - {"cidr"}:
+            raise NotImplementedError("ipBlock.except is not evaluated here")
+        return bool(peer.ip) and ipaddress.ip_address(peer.ip) in ipaddress.ip_network(
+            block["cidr"]
+        )
+    if peer.ip:
+        return False  # an address outside the pod network matches ipBlock peers only
     if "namespaceSelector" in rule_peer:
         namespace_ok = _match_labels(rule_peer["namespaceSelector"], peer.namespace_labels)
     else:  # a podSelector alone means the policy's own namespace
@@ -57,26 +68,43 @@ def _port_matches(rule_ports: list[dict] | None, port: dict) -> bool:
     return False
 
 
-def selecting_policies(manifests: list[dict], pod_labels: dict) -> list[dict]:
-    """Ingress policies of the release that select a pod of the release's namespace."""
+def selecting_policies(
+    manifests: list[dict], pod_labels: dict, direction: str = "Ingress"
+) -> list[dict]:
+    """Policies of the release for `direction` that select a pod of the release's namespace."""
     return [
         policy
         for policy in of_kind(manifests, "NetworkPolicy")
-        if "Ingress" in policy["spec"].get("policyTypes", ["Ingress"])
+        if direction in policy["spec"].get("policyTypes", ["Ingress"])
         and _match_labels(policy["spec"]["podSelector"], pod_labels)
     ]
 
 
-def may_connect(manifests: list[dict], pod_labels: dict, port: dict, peer: Peer) -> bool:
-    """Whether `peer` may open a connection to `port` (a container port) of the pod."""
-    policies = selecting_policies(manifests, pod_labels)
+def _admitted(
+    manifests: list[dict], pod_labels: dict, direction: str, peer: Peer, port: dict
+) -> bool:
+    """The decision of the pod's policies for `direction` (Ingress: `peer` connects to the pod's
+    `port`; Egress: the pod connects to `peer`'s `port`). No selecting policy admits all."""
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    policies = selecting_policies(manifests, pod_labels, direction)
     if not policies:
-        return True  # an unselected pod admits everything
+        return True
     for policy in policies:
-        for rule in policy["spec"].get("ingress", []):
+        for rule in policy["spec"].get(rules_key, []):
             if not _port_matches(rule.get("ports"), port):
                 continue
-            sources = rule.get("from")
-            if not sources or any(_peer_matches(source, peer) for source in sources):
+            peers = rule.get(peers_key)
+            if not peers or any(_peer_matches(rule_peer, peer) for rule_peer in peers):
                 return True
     return False
+
+
+def may_connect(manifests: list[dict], pod_labels: dict, port: dict, peer: Peer) -> bool:
+    """Whether `peer` may open a connection to `port` (a container port) of the pod."""
+    return _admitted(manifests, pod_labels, "Ingress", peer, port)
+
+
+def may_send(manifests: list[dict], pod_labels: dict, destination: Peer, port: dict) -> bool:
+    """Whether the pod may open a connection to `port` ({containerPort, protocol}) of
+    `destination`, as far as the pod's own egress policies decide."""
+    return _admitted(manifests, pod_labels, "Egress", destination, {"name": None, **port})

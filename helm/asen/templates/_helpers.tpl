@@ -105,6 +105,22 @@ redis://{{ include "asen.redis.fullname" . }}:{{ .Values.redis.bundled.port }}/0
 {{- if le (int $t.terminationGracePeriodSeconds) (add $t.preStopSleepSeconds $t.exitTimeoutSeconds | int) }}
 {{- fail "triton.terminationGracePeriodSeconds must exceed preStopSleepSeconds + exitTimeoutSeconds, or in-flight inferences are killed" }}
 {{- end }}
+{{- $c := .Values.catalogue }}
+{{- if and (eq $c.mode "lite") (not $c.lite.persistence.enabled) }}
+{{- fail "catalogue.mode lite keeps a Milvus Lite file in the gateway pod: set catalogue.lite.persistence.enabled (a PersistentVolumeClaim), or use catalogue.mode external (a Milvus server); without a persistent volume the catalogue is lost with the pod" }}
+{{- end }}
+{{- if and (eq $c.mode "lite") (or .Values.gateway.autoscaling.enabled (gt (int .Values.gateway.replicas) 1)) }}
+{{- fail "catalogue.mode lite needs exactly one gateway pod (gateway.replicas: 1, gateway.autoscaling.enabled: false): a Milvus Lite file belongs to one process; use catalogue.mode external to scale" }}
+{{- end }}
+{{- if and .Values.networkPolicy.gatewayEgress.enabled (eq .Values.gateway.discovery.mode "kubernetes") (not .Values.networkPolicy.gatewayEgress.kubernetesApiCidrs) }}
+{{- fail "networkPolicy.gatewayEgress.kubernetesApiCidrs is required with gateway.discovery.mode kubernetes: the gateway watches EndpointSlices through the API server" }}
+{{- end }}
+{{- if and .Values.networkPolicy.gatewayEgress.enabled (eq .Values.redis.mode "external") (not .Values.networkPolicy.gatewayEgress.redisPeers) }}
+{{- fail "networkPolicy.gatewayEgress.redisPeers is required with redis.mode external: where may the gateway reach Redis?" }}
+{{- end }}
+{{- if and .Values.networkPolicy.gatewayEgress.enabled (eq $c.mode "external") (not $c.external.networkPeers) }}
+{{- fail "catalogue.external.networkPeers is required with networkPolicy.gatewayEgress.enabled and catalogue.mode external: where may the gateway reach Milvus?" }}
+{{- end }}
 {{- if and .Values.gateway.tls.clientAuth (not .Values.gateway.tls.enabled) }}
 {{- fail "gateway.tls.clientAuth requires gateway.tls.enabled: mutual TLS needs a server certificate" }}
 {{- end }}
@@ -196,4 +212,18 @@ labels:
 annotations:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{/* Name of the claim holding the Milvus Lite file. */}}
+{{- define "asen.catalogue.claimName" -}}
+{{- default (printf "%s-catalogue" (include "asen.gateway.fullname" .)) .Values.catalogue.lite.persistence.existingClaim -}}
+{{- end }}
+
+{{/* ASEN_CATALOGUE_URI: the Milvus server, the Lite file, or empty (no catalogue). */}}
+{{- define "asen.catalogue.uri" -}}
+{{- if eq .Values.catalogue.mode "external" -}}
+{{ .Values.catalogue.external.uri }}
+{{- else if eq .Values.catalogue.mode "lite" -}}
+{{ .Values.catalogue.lite.path }}
+{{- end -}}
 {{- end }}
