@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
+from asen.cli.connection import connection_flags, image_argument, open_client
 from asen_contract.errors import AsenError
 
 
@@ -20,17 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "catalogue", help="index images in the served catalogue and search it by attribute"
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--address",
-        default=os.environ.get("ASEN_ADDRESS", "localhost:50051"),
-        help="gateway host:port ($ASEN_ADDRESS, default localhost:50051)",
-    )
-    common.add_argument("--api-key", default=None, help="API key (default: $ASEN_API_KEY)")
-    common.add_argument("--tls", action="store_true", help="connect with TLS")
-    common.add_argument("--ca-cert", type=Path, help="CA certificate to trust (implies --tls)")
-    common.add_argument("--timeout", type=float, default=60.0, help="deadline of unary calls")
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common = connection_flags(60.0, "deadline of unary calls")
     actions = parser.add_subparsers(dest="catalogue_command", metavar="ACTION", required=True)
 
     add = actions.add_parser(
@@ -116,11 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from asen.client import AsenClient, TlsOptions
-
-    tls = TlsOptions(args.ca_cert) if (args.tls or args.ca_cert) else False
-    api_key = args.api_key or os.environ.get("ASEN_API_KEY") or None
-    with AsenClient(args.address, api_key=api_key, tls=tls, timeout=args.timeout) as client:
+    with open_client(args) as client:
         if args.catalogue_command in ("add", "reindex"):
             return _index(args, client)
         if args.catalogue_command == "search":
@@ -170,18 +156,11 @@ def _index(args: argparse.Namespace, client) -> int:
 
 
 def _search(args: argparse.Namespace, client) -> int:
-    from asen.client import ItemRef, Sha256Ref
+    from asen.client import ItemRef
 
     if bool(args.image) == bool(args.item):
         raise AsenError("give a query IMAGE or --item ID (one of them)")
-    if args.item:
-        query = ItemRef(args.item)
-    elif args.image.startswith("sha256:"):
-        query = Sha256Ref(args.image.removeprefix("sha256:"))
-    else:
-        query = Path(args.image)
-        if not query.is_file():
-            raise AsenError(f"no such image file: {query}")
+    query = ItemRef(args.item) if args.item else image_argument(args.image)
     result = client.search_items(query, args.attribute, args.top_k, args.filter, args.exclude_self)
     if args.json:
         data = [result.to_json(a) for a in args.attribute]

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from pathlib import Path
 
-from asen_contract.errors import AsenError
+from asen.cli.connection import connection_flags, image_argument, open_client
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "client", help="call a running gateway: attributes, embed, compare, rank"
     )
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--address",
-        default=os.environ.get("ASEN_ADDRESS", "localhost:50051"),
-        help="gateway host:port ($ASEN_ADDRESS, default localhost:50051)",
-    )
-    common.add_argument("--api-key", default=None, help="API key (default: $ASEN_API_KEY)")
-    common.add_argument("--tls", action="store_true", help="connect with TLS")
-    common.add_argument("--ca-cert", type=Path, help="CA certificate to trust (implies --tls)")
-    common.add_argument("--client-cert", type=Path, help="client certificate for mutual TLS")
-    common.add_argument("--client-key", type=Path, help="client private key for mutual TLS")
-    common.add_argument("--server-name", help="name expected in the server certificate")
-    common.add_argument("--timeout", type=float, default=30.0, help="deadline in seconds")
-    common.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    common = connection_flags(30.0, "deadline in seconds")
     actions = parser.add_subparsers(dest="client_command", metavar="ACTION", required=True)
 
     actions.add_parser("attributes", parents=[common], help="the model's attributes and version")
@@ -52,35 +37,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from asen.client import AsenClient, Sha256Ref, TlsOptions
 
-    def image(value: str):
-        if value.startswith("sha256:"):
-            return Sha256Ref(value.removeprefix("sha256:"))
-        path = Path(value)
-        if not path.is_file():
-            raise AsenError(f"no such image file: {path}")
-        return path
-
-    tls: bool | TlsOptions = False
-    if args.tls or args.ca_cert or args.client_cert:
-        if bool(args.client_cert) != bool(args.client_key):
-            raise AsenError("mutual TLS needs both --client-cert and --client-key")
-        tls = TlsOptions(args.ca_cert, args.client_cert, args.client_key, args.server_name)
-    api_key = args.api_key or os.environ.get("ASEN_API_KEY") or None
-    with AsenClient(args.address, api_key=api_key, tls=tls, timeout=args.timeout) as client:
+    with open_client(args) as client:
         if args.client_command == "attributes":
             result = client.list_attributes()
             _print(args, result.to_json(), _attributes_text(result))
         elif args.client_command == "embed":
-            result = client.embed(image(args.image), args.attribute, args.attention)
+            result = client.embed(image_argument(args.image), args.attribute, args.attention)
             _print(args, result.to_json(), _embed_text(result))
         elif args.client_command == "compare":
-            result = client.compare(image(args.a), image(args.b), args.attribute)
+            result = client.compare(image_argument(args.a), image_argument(args.b), args.attribute)
             _print(args, result.to_json(), _compare_text(result))
         else:
-            candidates = [image(c) for c in args.candidates]
-            result = client.rank(image(args.query), args.attribute, candidates, args.top_k)
+            candidates = [image_argument(c) for c in args.candidates]
+            result = client.rank(image_argument(args.query), args.attribute, candidates, args.top_k)
             names = args.candidates
             _print(args, result.to_json(), _rank_text(result, names))
     return 0
