@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "synth",
         help="draw a synthetic garment data set (one visible region per attribute)",
         description="Draw a synthetic garment data set in the official layout, with "
-        "attributes.json and a preview.png contact sheet.",
+        "attributes.json, regions_SPLIT.txt (where each attribute is drawn: `fid attr x0 y0 x1 "
+        "y1` in image pixels) and a preview.png contact sheet.",
     )
     synth.add_argument("--out", required=True, help="output directory (new or empty)")
     add_settings_flags(synth, SynthSettings)

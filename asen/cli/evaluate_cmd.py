@@ -19,7 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="MAP of a checkpoint on a data set's query/candidate split (official protocol)",
         description="Rank each query's candidates of the same attribute by the fused embedding; "
-        "print per-attribute MAP, the query-weighted overall MAP and triplet accuracy.",
+        "print per-attribute MAP (and its chance level), the query-weighted overall MAP, "
+        "triplet accuracy, the mean similarity of same-value vs different-value pairs and, when "
+        "the root has regions_SPLIT.txt (the synthetic set does), attention localisation: the "
+        "pointing game and the share of the RoI box on the attribute's region.",
     )
     parser.add_argument("--checkpoint", required=True, type=Path, metavar="MODEL")
     parser.add_argument("--data", required=True, type=Path, metavar="DIR", help="data set root")

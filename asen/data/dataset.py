@@ -9,6 +9,7 @@ from asen.data.filenames import check_images_exist, read_filenames
 from asen.data.labeled_images import LabeledImages, read_labeled_images
 from asen.data.layout import DatasetLayout
 from asen.data.metadata import DatasetSpec
+from asen.data.regions import AttributeRegions, read_regions
 from asen.data.spec_file import load_dataset_spec
 from asen.data.train_labels import TrainLabels, read_train_labels
 from asen_contract.errors import DataFormatError
@@ -53,6 +54,13 @@ class FashionDataset:
 
     def candidates(self, split: str) -> LabeledImages:
         return self._read_labeled(self.layout.candidates(split), split)
+
+    def regions(self, split: str) -> AttributeRegions | None:
+        """The split's attribute regions, or None when the root has no `regions_{split}.txt`."""
+        path = self.layout.regions(split)
+        if not path.is_file():
+            return None
+        return read_regions(path, self.spec, len(self.images(split)))
 
     def _read_labeled(self, path: Path, split: str) -> LabeledImages:
         if path not in self._labeled:

@@ -37,3 +37,8 @@ class DatasetLayout:
     def candidates(self, split: str) -> Path:
         _check_split(split, EVAL_SPLITS)
         return self.root / f"candidate_{split}.txt"
+
+    def regions(self, split: str) -> Path:
+        """Optional: attribute regions per image (`asen.data.regions`)."""
+        _check_split(split, SPLITS)
+        return self.root / f"regions_{split}.txt"

@@ -63,3 +63,37 @@ def mean_average_precision(
     """MAP of one attribute's queries against its candidates (official metric); 0.0 for no query."""
     aps = average_precisions(queries, candidates, query_values, candidate_values)
     return float(aps.mean()) if len(aps) else 0.0
+
+
+def chance_average_precision(num_candidates: int, num_relevant: int) -> float:
+    """Expected AP of a uniformly random ranking of N candidates of which R are relevant.
+
+    A relevant candidate sits at position p (uniform on 1..N) with, on average,
+    (p - 1)(R - 1)/(N - 1) other relevant ones before it, so
+    E[AP] = (1/N) * sum_p (1 + (p - 1)(R - 1)/(N - 1)) / p
+          = (H_N + (R - 1)/(N - 1) * (N - H_N)) / N,  H_N the N-th harmonic number;
+    0 when R = 0 (the official rule), 1 when R = N.
+    """
+    if num_relevant <= 0 or num_candidates <= 0:
+        return 0.0
+    if num_candidates == 1:
+        return 1.0
+    harmonic = float(np.sum(1.0 / np.arange(1, num_candidates + 1)))
+    ratio = (num_relevant - 1) / (num_candidates - 1)
+    return (harmonic + ratio * (num_candidates - harmonic)) / num_candidates
+
+
+def chance_map(query_values: np.ndarray, candidate_values: np.ndarray) -> float:
+    """Expected MAP of random rankings: the chance level of one attribute's MAP."""
+    query_values = np.asarray(query_values).reshape(-1)
+    candidate_values = np.asarray(candidate_values).reshape(-1)
+    if len(query_values) == 0:
+        return 0.0
+    values, counts = np.unique(candidate_values, return_counts=True)
+    relevant = dict(zip(values.tolist(), counts.tolist(), strict=True))
+    total = len(candidate_values)
+    return float(
+        np.mean(
+            [chance_average_precision(total, relevant.get(v, 0)) for v in query_values.tolist()]
+        )
+    )

@@ -2,7 +2,13 @@
 
 `evaluate_embeddings` takes any `(images, attribute ids) -> embeddings` function, so a baseline
 or a model in training is scored exactly like a saved checkpoint; `evaluate_model` wraps a
-checkpoint in the in-process `Embedder` (fused ASEN++ embedding).
+checkpoint in the in-process `Embedder` (fused ASEN++ embedding) and, when the root has
+`regions_{split}.txt` (the synthetic set does), adds the attention-localisation metric
+(`asen.evaluation.localisation`).
+
+Per attribute the report holds: map, queries, chance_map (expected MAP of random rankings),
+same_similarity / different_similarity (`asen.evaluation.agreement`) and, with regions,
+pointing, centre_pointing, roi_in_region, region_in_roi, localised_pairs.
 """
 
 from __future__ import annotations
@@ -17,8 +23,11 @@ from asen.data.dataset import FashionDataset, open_dataset
 from asen.data.layout import EVAL_SPLITS
 from asen.data.metadata import DatasetSpec
 from asen.data.spec_file import SPEC_FILENAME, read_spec_file
+from asen.evaluation.agreement import value_agreement
 from asen.evaluation.attribute_map import attribute_maps, weighted_map
-from asen.evaluation.pair_embeddings import EmbedFn, embed_unique_pairs
+from asen.evaluation.average_precision import chance_map
+from asen.evaluation.localisation import localisation_scores
+from asen.evaluation.pair_embeddings import EmbedFn, embed_unique_pairs, unique_pairs
 from asen.evaluation.report import EvaluationReport
 from asen.evaluation.triplet_accuracy import (
     DEFAULT_SEED,
@@ -52,13 +61,10 @@ def evaluate_embeddings(
         dataset = open_dataset(Path(dataset))
     queries = dataset.queries(split)
     candidates = dataset.candidates(split)
+    image_ids = np.concatenate((queries.image_ids, candidates.image_ids))
+    attributes = np.concatenate((queries.attributes, candidates.attributes))
     embeddings = embed_unique_pairs(
-        embed_fn,
-        dataset.images(split),
-        np.concatenate((queries.image_ids, candidates.image_ids)),
-        np.concatenate((queries.attributes, candidates.attributes)),
-        batch_size,
-        progress,
+        embed_fn, dataset.images(split), image_ids, attributes, batch_size, progress
     )
     query_embeddings, candidate_embeddings = embeddings[: len(queries)], embeddings[len(queries) :]
     scores = attribute_maps(
@@ -78,8 +84,28 @@ def evaluate_embeddings(
         num_triplets,
         seed,
     )
+    agreement = value_agreement(
+        embeddings,
+        image_ids,
+        attributes,
+        np.concatenate((queries.values, candidates.values)),
+        dataset.spec.attributes,
+    )
+    per_attribute = {}
+    for score in scores:
+        attribute = dataset.spec.attributes.index(score.name)
+        chance = chance_map(
+            queries.values[queries.attributes == attribute],
+            candidates.values[candidates.attributes == attribute],
+        )
+        per_attribute[score.name] = {
+            "map": score.map,
+            "queries": score.queries,
+            "chance_map": chance,
+            **agreement.get(score.name, {}),
+        }
     return EvaluationReport(
-        per_attribute={s.name: {"map": s.map, "queries": s.queries} for s in scores},
+        per_attribute=per_attribute,
         overall_map=weighted_map(scores),
         triplet_accuracy=triplet_accuracy(query_embeddings, candidate_embeddings, triplets),
         model_version=model_version,
@@ -103,11 +129,14 @@ def evaluate_model(
     checkpoint's attribute table (the one the model was built for)."""
     dataset = FashionDataset(Path(dataset_root), checkpoint_spec(checkpoint, Path(dataset_root)))
     embedder = Embedder(checkpoint, device)
+    recorded: list[tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]] = []
 
     def embed(images, attributes) -> np.ndarray:
-        return embedder.embed_pairs(images, attributes).fused
+        embeddings = embedder.embed_pairs(images, attributes)
+        recorded.append((embeddings.attention, embeddings.roi, [image.size for image in images]))
+        return embeddings.fused
 
-    return evaluate_embeddings(
+    report = evaluate_embeddings(
         embed,
         dataset,
         split,
@@ -117,6 +146,25 @@ def evaluate_model(
         num_triplets,
         seed,
     )
+    regions = dataset.regions(split)
+    if regions is not None and recorded:
+        queries, candidates = dataset.queries(split), dataset.candidates(split)
+        pairs, _ = unique_pairs(
+            np.concatenate((queries.image_ids, candidates.image_ids)),
+            np.concatenate((queries.attributes, candidates.attributes)),
+        )
+        localisation = localisation_scores(
+            pairs,
+            np.concatenate([attention for attention, _, _ in recorded]),
+            np.concatenate([roi for _, roi, _ in recorded]),
+            [size for _, _, sizes in recorded for size in sizes],
+            regions,
+            checkpoint.config.global_size,
+            dataset.spec.attributes,
+        )
+        for name, scores in localisation.items():
+            report.per_attribute.setdefault(name, {}).update(scores)
+    return report
 
 
 def checkpoint_spec(checkpoint: LoadedCheckpoint, root: Path) -> DatasetSpec:

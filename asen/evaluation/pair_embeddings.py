@@ -22,6 +22,17 @@ EmbedFn = Callable[[list[Image.Image], list[int]], np.ndarray]
 """(images, attribute ids) -> embeddings [len(images), D]; row i for (images[i], attributes[i])."""
 
 
+def unique_pairs(image_ids: np.ndarray, attributes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct (image id, attribute) pairs [P, 2] in the order `embed_unique_pairs` embeds them,
+    index of each input pair's row in them [N])."""
+    image_ids = np.asarray(image_ids, dtype=np.int64)
+    attributes = np.asarray(attributes, dtype=np.int64)
+    pairs, inverse = np.unique(
+        np.stack((image_ids, attributes), axis=1), axis=0, return_inverse=True
+    )
+    return pairs, inverse.reshape(-1)
+
+
 def embed_unique_pairs(
     embed_fn: EmbedFn,
     image_paths: Sequence[Path],
@@ -31,15 +42,13 @@ def embed_unique_pairs(
     progress: bool = True,
     workers: int = 4,
 ) -> np.ndarray:
-    """Embeddings [N, D] for the N pairs (image_ids[i], attributes[i]), each distinct pair once."""
+    """Embeddings [N, D] for the N pairs (image_ids[i], attributes[i]), each distinct pair once.
+
+    `embed_fn` is called on the distinct pairs of `unique_pairs`, in that order, in batches.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
-    image_ids = np.asarray(image_ids, dtype=np.int64)
-    attributes = np.asarray(attributes, dtype=np.int64)
-    pairs, inverse = np.unique(
-        np.stack((image_ids, attributes), axis=1), axis=0, return_inverse=True
-    )
-    inverse = inverse.reshape(-1)
+    pairs, inverse = unique_pairs(image_ids, attributes)
     batches = [pairs[start : start + batch_size] for start in range(0, len(pairs), batch_size)]
     unique_embeddings: np.ndarray | None = None
     with (

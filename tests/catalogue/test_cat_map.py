@@ -24,7 +24,7 @@ from .conftest import export_tiny, served_gateway
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth") / "data"
-    settings = SynthSettings(seed=5, train=24, valid=24, test=64, image_size=64)
+    settings = SynthSettings(seed=5, train=24, valid=24, test=64, image_size=64, difficulty="hard")
     generate_synthetic_dataset(root, settings, progress=False)
     return open_dataset(root)
 

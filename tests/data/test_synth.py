@@ -61,7 +61,7 @@ def test_readers_load_what_synth_writes(synth_root: Path) -> None:
         assert all(len(queries.of_attribute(a)) > 0 for a in range(len(ATTRIBUTES)))
     assert (synth_root / "preview.png").is_file()
     sizes = {Image.open(path).size for path in dataset.images("train")}
-    assert len(sizes) > 10  # widths and heights vary
+    assert sizes == {(48, 48)}  # easy: square (hard varies them, tested below)
 
 
 def test_sizes_are_validated(tmp_path: Path) -> None:
@@ -87,8 +87,9 @@ def region_mask(
     return mask
 
 
+@pytest.mark.parametrize("difficulty", ["easy", "hard"])
 @pytest.mark.parametrize("attribute", ATTRIBUTES)
-def test_each_attribute_changes_only_its_own_region(attribute: str) -> None:
+def test_each_attribute_changes_only_its_own_region(attribute: str, difficulty: str) -> None:
     rng = np.random.default_rng(ATTRIBUTES.index(attribute))
     index = ATTRIBUTES.index(attribute)
     count = len(ATTRIBUTE_VALUES[attribute])
@@ -96,8 +97,8 @@ def test_each_attribute_changes_only_its_own_region(attribute: str) -> None:
         values = [int(rng.integers(len(choices))) for choices in ATTRIBUTE_VALUES.values()]
         changed = list(values)
         changed[index] = (values[index] + 1 + int(rng.integers(count - 1))) % count
-        first = draw_garment(values, seed, image_size=160)
-        second = draw_garment(changed, seed, image_size=160)
+        first = draw_garment(values, seed, image_size=160, difficulty=difficulty)
+        second = draw_garment(changed, seed, image_size=160, difficulty=difficulty)
         assert first.image.size == second.image.size
         a = np.asarray(first.image, dtype=np.int32)
         b = np.asarray(second.image, dtype=np.int32)
@@ -143,3 +144,62 @@ def test_cli_synth_and_check(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     error = capsys.readouterr().err
     assert error.startswith("asen data: error: 1 problem in ")
     assert "query_test.txt:1: value id 99 out of range 0..4" in error
+
+
+def test_region_files_hold_every_attribute_of_every_image(synth_root: Path) -> None:
+    dataset = open_dataset(synth_root)
+    for split in ("train", "valid", "test"):
+        regions = dataset.regions(split)
+        paths = dataset.images(split)
+        assert regions is not None and len(regions) == len(paths) * len(ATTRIBUTES)
+        for image_id, path in enumerate(paths):
+            width, height = Image.open(path).size
+            for attribute, name in enumerate(ATTRIBUTES):
+                boxes = regions.of(image_id, attribute)
+                assert len(boxes) == (2 if name == "sleeve_length" else 1)
+                for x0, y0, x1, y1 in boxes:
+                    assert 0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height
+    # The exported boxes are the generator's own regions for that image.
+    from asen.data.synth.splits import draw_labels
+
+    labels = draw_labels(SMALL_SYNTH.seed, "train", SMALL_SYNTH.train, SYNTH_SPEC.num_values)
+    first = draw_garment(labels[0].tolist(), (SMALL_SYNTH.seed, 0, 2, 0), SMALL_SYNTH.image_size)
+    train = dataset.regions("train")
+    assert train is not None
+    assert [train.of(0, a) for a in range(len(ATTRIBUTES))] == [
+        first.regions[name] for name in ATTRIBUTES
+    ]
+
+
+def test_region_reader_reports_every_bad_line(tmp_path: Path) -> None:
+    from asen.data.regions import read_regions
+
+    path = tmp_path / "regions_test.txt"
+    path.write_text("0 0 1 2 3 4\n0 1 5 5 9 9\n0 1 9 9 12 12\n7 0 1 1 2 2\n0 9 1 1 2 2\n"
+                    "0 0 5 5 5 9\n0 0 1 2 3\nx 0 1 2 3 4\n")  # fmt: skip
+    with pytest.raises(DataFormatError) as error:
+        read_regions(path, SYNTH_SPEC, num_images=2)
+    message = str(error.value)
+    assert message.startswith(f"5 problems in {path}:")
+    for expected in (
+        ":4: image id 7 out of range 0..1",
+        ":5: unknown attribute id 9",
+        ":6: empty or negative box (5, 5, 5, 9)",
+        ":7: expected 6 fields `fid attr x0 y0 x1 y1`, got 5",
+        ":8: non-integer field",
+    ):
+        assert expected in message
+    path.write_text("0 0 1 2 3 4\n0 1 5 5 9 9\n0 1 9 9 12 12\n")
+    regions = read_regions(path, SYNTH_SPEC, num_images=2)
+    assert regions.of(0, 1) == ((5, 5, 9, 9), (9, 9, 12, 12))
+    assert regions.of(1, 0) == ()
+
+
+def test_hard_difficulty_varies_the_aspect_ratio_and_easy_keeps_it_square() -> None:
+    values = [0] * len(ATTRIBUTES)
+    easy = {draw_garment(values, seed, 64).image.size for seed in range(8)}
+    hard = {draw_garment(values, seed, 64, "hard").image.size for seed in range(8)}
+    assert easy == {(64, 64)}
+    assert len(hard) > 4
+    with pytest.raises(ValueError, match="unknown difficulty"):
+        draw_garment(values, 0, 64, "medium")

@@ -71,3 +71,52 @@ def test_evaluate_table_and_errors(tmp_path, tiny_model, capsys):
     assert "does not match the model" in capsys.readouterr().err
     assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--data", str(root)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_evaluate_reports_localisation_with_a_region_file(tmp_path, capsys):
+    """On a synthetic root (it has regions_test.txt) every attribute gets the pointing game and
+    the RoI shares, computed from the same attention and boxes `asen embed` gives."""
+    from asen.data.regions import read_regions
+    from asen.data.synth import SYNTH_SPEC, SynthSettings, generate_synthetic_dataset
+    from asen.evaluation.localisation import attention_peak, pointing_hit
+
+    root = tmp_path / "synth"
+    generate_synthetic_dataset(
+        root, SynthSettings(seed=2, train=12, valid=12, test=12, image_size=64), progress=False
+    )
+    specs = [
+        AttributeSpec(name, count)
+        for name, count in zip(SYNTH_SPEC.attributes, SYNTH_SPEC.num_values, strict=True)
+    ]
+    model = tiny_checkpoint(
+        tmp_path / "m.pt", tiny_config(len(specs)), specs, sharp_attention=True,
+        dataset="synthetic-garments",
+    )  # fmt: skip
+    args = ["evaluate", "--checkpoint", str(model), "--data", str(root), "--no-progress"]
+    assert main([*args, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    checkpoint = load_checkpoint(model)
+    embedder = Embedder(checkpoint)
+    names = (root / "filenames_test.txt").read_text().split()
+    regions = read_regions(root / "regions_test.txt", SYNTH_SPEC, len(names))
+    for attribute, name in enumerate(SYNTH_SPEC.attributes):
+        entry = document["per_attribute"][name]
+        assert entry["localised_pairs"] == 12
+        hits = 0
+        for image_id, file_name in enumerate(names):
+            image = read_image_file(root / file_name)
+            attention = embedder.embed_pairs([image], [attribute]).attention[0]
+            peak = attention_peak(attention, image.size, checkpoint.config.global_size)
+            hits += pointing_hit(peak, regions.of(image_id, attribute))
+        assert entry["pointing"] == pytest.approx(hits / 12)
+        for key in ("centre_pointing", "roi_in_region", "region_in_roi"):
+            assert 0.0 <= entry[key] <= 1.0
+        assert 0.0 < entry["chance_map"] < 1.0
+        assert -1.0 <= entry["different_similarity"] <= 1.0
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "point %" in table and "chance" in table
+    # Without the region file there is no localisation, and nothing fails.
+    (root / "regions_test.txt").unlink()
+    assert main([*args, "--json"]) == 0
+    assert "pointing" not in json.loads(capsys.readouterr().out)["per_attribute"]["hem_length"]

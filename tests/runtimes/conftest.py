@@ -36,7 +36,9 @@ def synthetic_root(tmp_path_factory) -> Path:
     """A small synthetic data set (train 24 images, valid and test the smallest allowed)."""
     root = tmp_path_factory.mktemp("synth") / "data"
     counts = {"train": 24, "valid": MIN_IMAGES, "test": MIN_IMAGES}
-    generate_synthetic_dataset(root, SynthSettings(**counts, image_size=120), progress=False)
+    generate_synthetic_dataset(
+        root, SynthSettings(**counts, image_size=120, difficulty="hard"), progress=False
+    )
     return root
 
 

@@ -15,7 +15,9 @@ IMAGE_SIZE = 64
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny-synth") / "data"
-    settings = SynthSettings(seed=3, train=24, valid=12, test=12, image_size=IMAGE_SIZE)
+    settings = SynthSettings(
+        seed=3, train=24, valid=12, test=12, image_size=IMAGE_SIZE, difficulty="hard"
+    )
     generate_synthetic_dataset(root, settings, progress=False)
     return root
 

@@ -3,6 +3,15 @@
 Nuisance factors (image size, garment position and scale, background, fabric colour, pattern
 phase, blur, noise, exact belt shade) come only from the seed, never from the attribute values, so
 two drawings with the same seed that differ in one attribute differ only in that attribute's region.
+
+Two difficulties share the geometry (so the attribute regions are the same) and differ in the
+nuisances and in how large the small details are drawn:
+- `easy` (the default; what `make demo` trains on): square images, so the official centre crop
+  keeps the whole garment; no blur, little noise; coarse body patterns; larger buttons in a
+  colour that contrasts with the fabric.
+- `hard` (for research): widths 0.67-1.08 x and heights 0.75-1.25 x the nominal size, so the
+  centre crop often cuts off the neckline or the hem; blur up to 0.9 px, noise up to 6 grey
+  levels; fine patterns; small buttons that may be close to the fabric's colour.
 """
 
 from __future__ import annotations
@@ -24,6 +33,42 @@ from asen.data.synth.attributes import (
 SUPERSAMPLE = 2  # draw at twice the size, then reduce: cheap anti-aliasing
 Point = tuple[float, float]
 PixelBox = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """Ranges of the nuisance factors and sizes of the small details."""
+
+    width: tuple[float, float]  # x nominal size
+    height: tuple[float, float]
+    fill_height: tuple[float, float]  # garment height / image height
+    fill_width: tuple[float, float]  # garment width / image width (the smaller scale wins)
+    blur: float  # largest Gaussian blur radius (px); below 0.45 none is applied
+    noise: float  # largest noise sigma (grey levels)
+    pattern_period: tuple[float, float]  # garment units
+    button_radius: float  # garment units
+    button_width: float  # horizontal radius / vertical radius (1: round; wider: toggles)
+    neckline_width: float  # round, v and square necklines widened by this factor
+    contrasting_buttons: bool  # button colour chosen against the fabric's lightness
+    placement: float  # share of the free space the garment's position varies over
+    flat_background: bool  # no gradients or blotches behind the garment
+    skin_tones: int  # how many of the skin tones (lightest first) necklines show
+
+
+DIFFICULTIES: dict[str, Difficulty] = {
+    "easy": Difficulty(
+        width=(1.0, 1.0), height=(1.0, 1.0), fill_height=(0.84, 0.94), fill_width=(0.8, 0.96),
+        blur=0.0, noise=2.0, pattern_period=(9.0, 11.0), button_radius=2.3, button_width=2.0,
+        neckline_width=1.35, contrasting_buttons=True, placement=0.3, flat_background=True,
+        skin_tones=3,
+    ),
+    "hard": Difficulty(
+        width=(0.67, 1.08), height=(0.75, 1.25), fill_height=(0.74, 0.92), fill_width=(0.8, 0.96),
+        blur=0.9, noise=6.0, pattern_period=(5.5, 8.0), button_radius=1.7, button_width=1.0,
+        neckline_width=1.0, contrasting_buttons=False, placement=1.0, flat_background=False,
+        skin_tones=5,
+    ),
+}  # fmt: skip
 
 SLEEVE_LENGTHS = {"none": 0.0, "short": 11.0, "elbow": 23.0, "long": 40.0}
 HEM_Y = {"mini": 76.0, "knee": 94.0, "midi": 110.0, "maxi": 126.0}
@@ -59,40 +104,58 @@ class _Look:
     blur: float
     noise_sigma: float
     noise_seed: int
+    difficulty: Difficulty
 
 
-def _draw_look(rng: np.random.Generator, image_size: int) -> _Look:
-    width = int(rng.integers(round(image_size * 0.67), round(image_size * 1.08) + 1))
-    height = int(rng.integers(round(image_size * 0.75), round(image_size * 1.25) + 1))
+def _draw_look(rng: np.random.Generator, image_size: int, difficulty: Difficulty) -> _Look:
+    low, high = difficulty.width
+    width = int(rng.integers(round(image_size * low), round(image_size * high) + 1))
+    low, high = difficulty.height
+    height = int(rng.integers(round(image_size * low), round(image_size * high) + 1))
     scale = min(
-        height * rng.uniform(0.74, 0.92) / GARMENT_HEIGHT,
-        width * rng.uniform(0.8, 0.96) / GARMENT_WIDTH,
+        height * rng.uniform(*difficulty.fill_height) / GARMENT_HEIGHT,
+        width * rng.uniform(*difficulty.fill_width) / GARMENT_WIDTH,
     )
+    free_x, free_y = width - GARMENT_WIDTH * scale, height - GARMENT_HEIGHT * scale
+    margin = (1.0 - difficulty.placement) / 2
     offset = (
-        rng.uniform(0, width - GARMENT_WIDTH * scale),
-        rng.uniform(0, height - GARMENT_HEIGHT * scale),
+        free_x * margin + rng.uniform(0, free_x * difficulty.placement),
+        free_y * margin + rng.uniform(0, free_y * difficulty.placement),
     )
     fabric = colours.garment_colour(rng)
     lighter = rng.random() < 0.5
     pattern_colour = colours.shade(fabric, rng.uniform(1.45, 1.75) if lighter else 0.5)
+    # Drawn in the order of the first version of this generator: `hard` images stay identical.
+    background = colours.background_colour(rng)
+    background_kind = int(rng.integers(3))
+    if difficulty.flat_background:
+        background_kind = 0
+    background_noise = rng.normal(0.0, 1.0, size=(6, 5))
+    period = rng.uniform(*difficulty.pattern_period)
+    phase = (rng.uniform(0, 8), rng.uniform(0, 8))
+    skin = colours.SKIN_TONES[int(rng.integers(difficulty.skin_tones))]
+    dark_button = rng.random() < 0.5
+    if difficulty.contrasting_buttons:
+        dark_button = sum(fabric) > 3 * 140  # dark buttons on light fabric, light on dark
     return _Look(
         width=width,
         height=height,
         scale=scale,
         offset=offset,
-        background=colours.background_colour(rng),
-        background_kind=int(rng.integers(3)),
-        background_noise=rng.normal(0.0, 1.0, size=(6, 5)),
+        background=background,
+        background_kind=background_kind,
+        background_noise=background_noise,
         fabric=fabric,
         pattern_colour=pattern_colour,
-        pattern_period=rng.uniform(5.5, 8.0),
-        pattern_phase=(rng.uniform(0, 8), rng.uniform(0, 8)),
-        skin=colours.SKIN_TONES[int(rng.integers(len(colours.SKIN_TONES)))],
-        button=colours.shade(fabric, 0.35) if rng.random() < 0.5 else (235, 232, 220),
+        pattern_period=period,
+        pattern_phase=phase,
+        skin=skin,
+        button=colours.shade(fabric, 0.35) if dark_button else (235, 232, 220),
         belt={family: colours.belt_colour(family, rng) for family in colours.BELT_HUES},
-        blur=rng.uniform(0.0, 0.9),
-        noise_sigma=rng.uniform(0.0, 6.0),
+        blur=rng.uniform(0.0, difficulty.blur),
+        noise_sigma=rng.uniform(0.0, difficulty.noise),
         noise_seed=int(rng.integers(2**31)),
+        difficulty=difficulty,
     )
 
 
@@ -260,12 +323,16 @@ def _neckline(canvas: _Canvas, kind: str) -> None:
         )
         return
     skin = look.skin
+    left, right = (
+        50.0 - 9.0 * look.difficulty.neckline_width,
+        50.0 + 9.0 * look.difficulty.neckline_width,
+    )
     if kind == "round":
-        canvas.draw.pieslice(canvas.box(41.0, 0.0, 59.0, 18.0), 0, 180, fill=skin)
+        canvas.draw.pieslice(canvas.box(left, 0.0, right, 18.0), 0, 180, fill=skin)
     elif kind == "v":
-        canvas.draw.polygon(canvas.points([(41.0, 9.0), (59.0, 9.0), (50.0, 27.0)]), fill=skin)
+        canvas.draw.polygon(canvas.points([(left, 9.0), (right, 9.0), (50.0, 27.0)]), fill=skin)
     elif kind == "square":
-        canvas.draw.rectangle(canvas.box(41.0, 9.0, 59.0, 19.0), fill=skin)
+        canvas.draw.rectangle(canvas.box(left, 9.0, right, 19.0), fill=skin)
     else:  # boat
         canvas.draw.pieslice(canvas.box(35.0, 5.0, 65.0, 13.0), 0, 180, fill=skin)
 
@@ -277,11 +344,12 @@ def _placket(canvas: _Canvas, count: int) -> None:
         fill=colours.shade(look.fabric, 0.6),
         width=canvas.units(0.8),
     )
-    radius = 1.7
+    radius = look.difficulty.button_radius
+    across = radius * look.difficulty.button_width
     for index in range(count):
         y = 31.5 + (index + 0.5) * (20.5 / count)
         canvas.draw.ellipse(
-            canvas.box(50.0 - radius, y - radius, 50.0 + radius, y + radius),
+            canvas.box(50.0 - across, y - radius, 50.0 + across, y + radius),
             fill=look.button,
             outline=colours.shade(look.button, 0.6),
             width=canvas.units(0.4),
@@ -334,14 +402,17 @@ def draw_garment(
     values: Mapping[str, int | str] | Sequence[int],
     seed: int | Sequence[int],
     image_size: int = 240,
+    difficulty: str = "easy",
 ) -> GarmentImage:
     """Draw a garment with the given attribute values (ids in attribute order, or name -> id/name).
 
-    `image_size` is the nominal size: widths vary in [0.67, 1.08] x size, heights in
-    [0.75, 1.25] x size, so aspect ratios differ from image to image.
+    `image_size` is the nominal size (`hard`: widths vary in [0.67, 1.08] x size, heights in
+    [0.75, 1.25] x size, so aspect ratios differ from image to image; `easy`: square).
     """
+    if difficulty not in DIFFICULTIES:
+        raise ValueError(f"unknown difficulty {difficulty!r}; choose one of {list(DIFFICULTIES)}")
     named = _resolve_values(values)
-    look = _draw_look(np.random.default_rng(seed), image_size)
+    look = _draw_look(np.random.default_rng(seed), image_size, DIFFICULTIES[difficulty])
     layer = Image.new("RGBA", (look.width * SUPERSAMPLE, look.height * SUPERSAMPLE), (0, 0, 0, 0))
     canvas = _Canvas(look, layer)
     # Neck first: the neckline cut-outs show skin, the high collar covers it.

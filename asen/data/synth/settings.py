@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from asen.data.synth.attributes import SYNTH_SPEC
+from asen.data.synth.garment import DIFFICULTIES
 from asen.setting import check_settings, setting
 
 MIN_IMAGES = 2 * max(SYNTH_SPEC.num_values)  # the sampler needs two images per value
@@ -20,6 +21,13 @@ class SynthSettings:
         240, "nominal image size: widths 0.67-1.08x, heights 0.75-1.25x this",
         minimum=32, maximum=1024,
     )  # fmt: skip
+    difficulty: str = setting(
+        "easy",
+        "easy: square images, the garment whole in the centre crop, no blur, coarse details "
+        "(a small model learns every attribute in minutes); hard: varied aspect ratios (the "
+        "centre crop may cut the neckline or hem off), blur, noise, fine details",
+        choices=tuple(DIFFICULTIES),
+    )
     workers: int | None = setting(None, "drawing processes (default: one per core, at most 8)",
                                   minimum=1)  # fmt: skip
 

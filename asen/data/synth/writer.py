@@ -5,8 +5,13 @@
     DIR/label_train.txt                  `fid a0 v0 a1 v1 ...` (every image has every attribute)
     DIR/query_{valid,test}.txt           `fid attr value`
     DIR/candidate_{valid,test}.txt       `fid attr value`
+    DIR/regions_{train,valid,test}.txt   `fid attr x0 y0 x1 y1`: where each attribute is drawn
     DIR/attributes.json                  attribute and value names (see asen.data.spec_file)
     DIR/preview.png                      contact sheet of the first training images
+
+The region files (`asen.data.regions`) are this generator's ground truth for attention
+localisation: one line per image, attribute and box, in pixels of the image file (x1, y1
+exclusive); an attribute seen in two places (the two sleeves) has two lines.
 
 Every byte depends only on the seed and the sizes: images are drawn in parallel, but each from its
 own seed, so the same settings give byte-identical files on the same library versions.
@@ -49,6 +54,9 @@ _OUTPUT_FILES = (
     "query_test.txt",
     "candidate_valid.txt",
     "candidate_test.txt",
+    "regions_train.txt",
+    "regions_valid.txt",
+    "regions_test.txt",
     SPEC_FILENAME,
     "preview.png",
 )
@@ -61,6 +69,7 @@ class SynthSummary:
     root: str
     seed: int
     image_size: int
+    difficulty: str
     images: dict[str, int]
     queries: dict[str, int]
     candidates: dict[str, int]
@@ -72,10 +81,22 @@ class SynthSummary:
         return asdict(self)
 
 
-def _render(task: tuple[str, tuple[int, ...], tuple[int, ...], int]) -> None:
-    path, values, seed, image_size = task
-    image = draw_garment(values, seed, image_size).image
-    image.save(path, format="JPEG", quality=JPEG_QUALITY)
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    split: str
+    index: int
+    values: tuple[int, ...]
+    seed: tuple[int, ...]
+    image_size: int
+    difficulty: str
+
+
+def _render(task: _Task) -> tuple[str, int, dict[str, tuple[tuple[int, int, int, int], ...]]]:
+    """Draw and save one image; returns (split, index, its attribute regions)."""
+    garment = draw_garment(task.values, task.seed, task.image_size, task.difficulty)
+    garment.image.save(task.path, format="JPEG", quality=JPEG_QUALITY)
+    return task.split, task.index, garment.regions
 
 
 def _prepare(root: Path, overwrite: bool) -> None:
@@ -115,6 +136,16 @@ def _pair_lines(labels: np.ndarray, mask: np.ndarray) -> list[str]:
     ]
 
 
+def _region_lines(regions: list[dict[str, tuple[tuple[int, int, int, int], ...]]]) -> list[str]:
+    names = list(SYNTH_SPEC.attributes)
+    return [
+        f"{fid} {attribute} {x0} {y0} {x1} {y1}"
+        for fid, boxes in enumerate(regions)
+        for attribute, name in enumerate(names)
+        for x0, y0, x1, y1 in boxes[name]
+    ]
+
+
 def generate_synthetic_dataset(
     root: Path,
     settings: SynthSettings | None = None,
@@ -126,6 +157,7 @@ def generate_synthetic_dataset(
     settings = settings or SynthSettings()
     root = Path(root)
     seed, image_size, counts = settings.seed, settings.image_size, settings.counts
+    difficulty = settings.difficulty
     _prepare(root, overwrite)
     layout = DatasetLayout(root)
 
@@ -138,8 +170,12 @@ def generate_synthetic_dataset(
         _write_lines(layout.filenames(split), names)
         for index, name in enumerate(names):
             row = tuple(labels[split][index].tolist())
-            tasks.append((str(root / name), row, (seed, SPLIT_IDS[split], 2, index), image_size))
-    _render_all(tasks, settings.workers, progress)
+            key = (seed, SPLIT_IDS[split], 2, index)
+            tasks.append(_Task(str(root / name), split, index, row, key, image_size, difficulty))
+    regions = _render_all(tasks, settings.workers, progress)
+    for split, count in counts.items():
+        lines = _region_lines([regions[(split, index)] for index in range(count)])
+        _write_lines(root / f"regions_{split}.txt", lines)
 
     _write_lines(layout.train_labels, _label_lines(labels["train"]))
     queries: dict[str, int] = {}
@@ -152,17 +188,19 @@ def generate_synthetic_dataset(
         candidates[split] = int((~is_query).sum())
 
     spec_json = spec_to_json(SYNTH_SPEC)
-    document = dict(spec_json, generator={"seed": seed, "image_size": image_size, **counts})
+    generator = {"seed": seed, "image_size": image_size, "difficulty": difficulty, **counts}
+    document = dict(spec_json, generator=generator)
     (root / SPEC_FILENAME).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     shown = min(PREVIEW_COUNT, settings.train)
     sheet = contact_sheet(
-        [Path(task[0]) for task in tasks[:shown]], labels["train"][:shown].tolist(), SYNTH_SPEC
+        [Path(task.path) for task in tasks[:shown]], labels["train"][:shown].tolist(), SYNTH_SPEC
     )
     sheet.save(root / "preview.png", format="PNG")
     return SynthSummary(
         root=str(root),
         seed=seed,
         image_size=image_size,
+        difficulty=difficulty,
         images=counts,
         queries=queries,
         candidates=candidates,
@@ -172,16 +210,21 @@ def generate_synthetic_dataset(
     )
 
 
-def _render_all(tasks: list, workers: int | None, progress: bool) -> None:
+def _render_all(tasks: list[_Task], workers: int | None, progress: bool) -> dict:
+    """Draw every task; returns (split, index) -> the image's attribute regions."""
     workers = workers or min(os.cpu_count() or 1, 8)
+    regions = {}
     bar = tqdm(total=len(tasks), desc="drawing", unit="img", file=sys.stderr, disable=not progress)
     with bar:
         if workers <= 1 or len(tasks) < PARALLEL_THRESHOLD:
-            for task in tasks:
-                _render(task)
+            results = map(_render, tasks)
+            for split, index, boxes in results:
+                regions[(split, index)] = boxes
                 bar.update(1)
-            return
+            return regions
         context = multiprocessing.get_context("spawn")
         with context.Pool(workers) as pool:
-            for _ in pool.imap_unordered(_render, tasks, chunksize=16):
+            for split, index, boxes in pool.imap_unordered(_render, tasks, chunksize=16):
+                regions[(split, index)] = boxes
                 bar.update(1)
+    return regions
