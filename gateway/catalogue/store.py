@@ -49,6 +49,7 @@ from gateway.catalogue.settings import CatalogueSettings
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _COLLECTION_MISSING = 100  # Milvus' status code for "collection does not exist"
+_COLLECTION_NOT_LOADED = 101  # "collection ... is in state 'released'; call load()"
 _ENTRY_TTL = 2.0  # seconds a registry entry is trusted before it is read again
 _LIST_BATCH = 500
 
@@ -63,6 +64,9 @@ class CatalogueStore:
         self._write_lock: asyncio.Lock | None = None
         self._create_lock: asyncio.Lock | None = None
         self._entries: dict[str, tuple[float, VersionEntry]] = {}
+        # collections loaded for search through this connection: a Lite file opened again by a
+        # new process (a restarted gateway) has its collections released until loaded
+        self._loaded: set[str] = set()
 
     @property
     def engine(self) -> str:
@@ -103,8 +107,9 @@ class CatalogueStore:
                 raise DeadlineExceeded(
                     f"catalogue engine did not answer in time: {message}"
                 ) from None
-            if getattr(error, "code", None) == _COLLECTION_MISSING:
-                self._entries.clear()
+            if getattr(error, "code", None) in (_COLLECTION_MISSING, _COLLECTION_NOT_LOADED):
+                self._entries.clear()  # read the registry again, and load what it names
+                self._loaded.clear()
             raise Unavailable(f"catalogue engine ({self.engine}): {message}") from None
 
     def _connected(self) -> MilvusClient:
@@ -129,6 +134,7 @@ class CatalogueStore:
                 kwargs["server_name"] = s.tls_server_name
         client = MilvusClient(uri=s.uri, **kwargs)
         self._ensure_registry(client)
+        self._loaded.clear()
         log.info("catalogue engine connected", extra={"engine": self.engine})
         return client
 
@@ -143,6 +149,13 @@ class CatalogueStore:
             )
         client.load_collection(name)
 
+    def _load(self, client: MilvusClient, collection: str, timeout: float) -> None:
+        """Load a version's collection for search, once per connection (loading a loaded
+        collection is a no-op, but a round trip)."""
+        if collection not in self._loaded:
+            client.load_collection(collection, timeout=timeout)
+            self._loaded.add(collection)
+
     # -- model versions -------------------------------------------------------------------------
     async def entry(self, model_version: str, deadline: float) -> VersionEntry | None:
         """The registry entry of a version (read at most every 2 s), None if it has none."""
@@ -152,7 +165,10 @@ class CatalogueStore:
         name = registry_name(self.settings.prefix)
 
         def read(client: MilvusClient, timeout: float) -> list[dict]:
-            return client.get(name, ids=[model_version], output_fields=["entry"], timeout=timeout)
+            rows = client.get(name, ids=[model_version], output_fields=["entry"], timeout=timeout)
+            for row in rows:
+                self._load(client, VersionEntry.from_json(row["entry"]).collection, timeout)
+            return rows
 
         rows = await self._run(deadline, read)
         if not rows:
@@ -166,9 +182,12 @@ class CatalogueStore:
         name = registry_name(self.settings.prefix)
 
         def read(client: MilvusClient, timeout: float) -> list[dict]:
-            return client.query(
+            rows = client.query(
                 name, filter='model_version != ""', output_fields=["entry"], timeout=timeout
             )
+            for row in rows:
+                self._load(client, VersionEntry.from_json(row["entry"]).collection, timeout)
+            return rows
 
         rows = await self._run(deadline, read)
         return sorted(
@@ -234,6 +253,7 @@ class CatalogueStore:
                     if name not in have:
                         client.create_partition(entry.collection, name, timeout=timeout)
             client.load_collection(entry.collection, timeout=timeout)
+            self._loaded.add(entry.collection)
 
         await self._write(deadline, create)
         await self._put_entry(entry, deadline)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -108,6 +113,48 @@ async def test_versions_are_separate_collections_with_a_build_state(lite_store) 
     assert [e.model_version for e in await store.entries(soon())] == ["new", "old"]
     assert await store.drop_version("new", soon())
     assert await store.entry("new", soon()) is None
+
+
+_WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    import numpy as np
+    from gateway.catalogue.settings import CatalogueSettings
+    from gateway.catalogue.store import CatalogueStore
+    from tests.catalogue.conftest import soon
+    from tests.catalogue.test_cat_store import ATTRIBUTES, DIM, GLOBAL_DIM, records, unit_rows
+
+    async def write(path):
+        store = CatalogueStore(CatalogueSettings(uri=path))
+        entry = await store.ensure_version("v1", DIM, GLOBAL_DIM, ATTRIBUTES, soon())
+        vectors = unit_rows(np.random.default_rng(5), 10 * 3).reshape(10, 3, DIM)
+        await store.upsert(entry, records(vectors), soon())
+        await store.close()
+
+    asyncio.run(write(sys.argv[1]))
+    """
+)
+
+
+async def test_a_lite_file_opened_by_a_new_process_is_searchable(tmp_path: Path) -> None:
+    """Found by the soak: a restarted gateway opened its Milvus Lite file with every collection
+    released (Lite keeps no load state across processes) and answered every search UNAVAILABLE
+    ("call load() before search"). The store now loads a version's collection when it first
+    reads its entry. The writer must be another process: in one process Lite keeps its server."""
+    path = str(tmp_path / "catalogue.db")
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, "-c", _WRITER, path], cwd=root, check=True, timeout=300)
+    vectors = unit_rows(np.random.default_rng(5), 10 * 3).reshape(10, 3, DIM)
+    store = CatalogueStore(CatalogueSettings(uri=path))
+    try:
+        entry = await store.entry("v1", soon())
+        assert entry is not None
+        hits = await store.search(entry, vectors[4, 1], ATTRIBUTES[1], 3, "", "", soon())
+        assert hits[0].item_id == "item-4"
+        [listed] = await store.entries(soon())
+        assert (await store.stats(listed, soon())).items == 10
+    finally:
+        await store.close()
 
 
 async def test_an_unreachable_server_is_unavailable(tmp_path) -> None:
