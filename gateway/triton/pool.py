@@ -7,9 +7,12 @@ endpoint's model readiness each `probe_interval` seconds and (re)reads the ensem
 an endpoint becomes ready, so a restarted Triton, or a new pod, takes traffic without restarting
 the gateway. Each call goes to the ready endpoint with the fewest calls in flight (ties broken
 round-robin); an endpoint that answers UNAVAILABLE is marked not ready at once and the call is
-retried on another one (inference is idempotent). During a rollout the served model version is
-the one most ready endpoints have (or a pinned one, `version_choice.py`), and only endpoints of
-that version get its calls; cache keys carry the version, so versions never mix.
+retried on another one (inference is idempotent). An endpoint that leaves the set (a pod scaled
+down: terminating, still serving what it has) gets no new calls, and its connection is closed
+only once its calls in flight are done (at most `RETIRE_GRACE_S`); a call whose connection is
+closed under it all the same is retried on another endpoint. During a rollout the served model
+version is the one most ready endpoints have (or a pinned one, `version_choice.py`), and only
+endpoints of that version get its calls; cache keys carry the version, so versions never mix.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ _CHANNEL_ARGS = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
 ]
+# A removed endpoint's calls in flight may finish this long before its connection is closed
+# (Triton's own exit timeout on SIGTERM is 30 s).
+RETIRE_GRACE_S = 30.0
 
 
 class _Endpoint:
@@ -77,7 +83,7 @@ class TritonPool:
         self._probe_task: asyncio.Task | None = None
         self._wakeup = asyncio.Event()
         self._was_ready = False
-        self._closing: set[asyncio.Task] = set()
+        self._retiring: dict[asyncio.Task, _Endpoint] = {}
 
     # -- endpoint set -------------------------------------------------------------------------
     def set_endpoints(self, urls: list[str]) -> None:
@@ -86,14 +92,23 @@ class TritonPool:
         for url in list(self._endpoints):
             if url not in wanted:
                 endpoint = self._endpoints.pop(url)
-                task = asyncio.get_running_loop().create_task(endpoint.client.close())
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                task = asyncio.get_running_loop().create_task(self._retire(endpoint))
+                self._retiring[task] = endpoint
+                task.add_done_callback(self._retiring.pop)
         for url in sorted(wanted - set(self._endpoints)):
             self._endpoints[url] = _Endpoint(url)
         log.info("triton endpoints changed", extra={"endpoints": sorted(wanted)})
         self._publish()
         self._wakeup.set()
+
+    @staticmethod
+    async def _retire(endpoint: _Endpoint) -> None:
+        """Close a removed endpoint's connection once its calls in flight are done: closing it
+        earlier would cancel them although the (terminating) server still answers them."""
+        deadline = time.monotonic() + RETIRE_GRACE_S
+        while endpoint.in_flight > 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await endpoint.client.close()
 
     @property
     def endpoints(self) -> dict[str, bool]:
@@ -119,6 +134,11 @@ class TritonPool:
             self._probe_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe_task
+        for task, endpoint in list(self._retiring.items()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await endpoint.client.close()
         for endpoint in self._endpoints.values():
             await endpoint.client.close()
         self._endpoints.clear()
@@ -254,6 +274,14 @@ class TritonPool:
                     self._mark_down(endpoint, error)
                     continue
                 raise domain_error(error) from None
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # this call itself is cancelled (its caller went away)
+                # the connection was closed under the call (its endpoint was removed and the
+                # grace ran out, or the pool is stopping): another endpoint may answer
+                log.warning("triton call cut by a closed connection", extra={"url": endpoint.url})
+                continue
             finally:
                 endpoint.in_flight -= 1
                 metrics.TRITON_DURATION.labels(model=self.model_name).observe(

@@ -10,8 +10,10 @@ Definitions (also in the report):
   ended after it);
 - recovered: the first moment after the fault began from which a RECOVERY_S window has no
   failed call and a median latency within 1.5x (+5 ms) of the median before the fault;
-- memory growth: mean resident memory of a gateway that ran the whole soak, last 60 s vs the
-  60 s after warm-up.
+- memory growth, per gateway process: mean resident memory over its last 60 s vs the 60 s
+  after warm-up (the load's warm-up for a process that ran from the start; the same time after
+  its own start for one a fault restarted), judged where a process ran long enough for both
+  windows; the slope of a least-squares line over the same span is shown beside it.
 """
 
 from __future__ import annotations
@@ -62,6 +64,25 @@ class FaultFigures:
 
 
 @dataclass
+class MemorySegment:
+    """One gateway process's resident memory over the run (seconds since the load started)."""
+
+    gateway: str
+    process: int  # 1 = started before the load, 2 = its first restart, ...
+    start: float
+    stop: float
+    baseline_mib: float  # mean over the 60 s after warm-up (NaN when it did not run that long)
+    end_mib: float  # mean over its last 60 s
+    peak_mib: float
+    growth: float | None  # end / baseline - 1; None when too short to judge
+    slope_mib_per_h: float  # least-squares slope from the baseline window to the end
+
+    @property
+    def label(self) -> str:
+        return self.gateway if self.process == 1 else f"{self.gateway} (restart {self.process - 1})"
+
+
+@dataclass
 class SoakResult:
     data: Path
     meta: dict
@@ -70,9 +91,14 @@ class SoakResult:
     samples: dict[str, np.ndarray]
     faults: list[FaultFigures]
     outside_failures: dict[str, int]
-    memory_growth: dict[str, float]  # gateway -> fraction
+    memory: list[MemorySegment]
     duration_s: float
     machine: np.ndarray  # rows of (t, load average, CPU busy share)
+
+    @property
+    def memory_growth(self) -> dict[str, float]:
+        """Judged gateway processes -> growth after warm-up (fraction)."""
+        return {m.label: m.growth for m in self.memory if m.growth is not None}
 
     @property
     def total_failed(self) -> int:
@@ -86,8 +112,11 @@ class SoakResult:
         checks["no failed call outside the fault windows"] = not self.outside_failures
         checks["every fault recovered"] = all(f.recovery_s is not None for f in self.faults)
         if self.meta["schedule"] == "full":
-            for gateway, growth in self.memory_growth.items():
-                checks[f"{gateway}: memory growth < {MEMORY_GROWTH_LIMIT:.0%}"] = (
+            checks["memory growth judged for every gateway"] = {
+                m.gateway for m in self.memory if m.growth is not None
+            } == set(self.samples)
+            for label, growth in self.memory_growth.items():
+                checks[f"{label}: memory growth after warm-up < {MEMORY_GROWTH_LIMIT:.0%}"] = (
                     growth < MEMORY_GROWTH_LIMIT
                 )
         return checks
@@ -121,8 +150,12 @@ class SoakResult:
                 + " ms"
             )
         lines.append(f"  failed outside fault windows: {self.outside_failures or 'none'}")
-        for gateway, growth in self.memory_growth.items():
-            lines.append(f"  {gateway}: memory growth after warm-up {100 * growth:+.1f}%")
+        for m in self.memory:
+            growth = "not judged" if m.growth is None else f"{100 * m.growth:+.1f}%"
+            lines.append(
+                f"  {m.label}: memory {m.baseline_mib:.0f} -> {m.end_mib:.0f} MiB after warm-up "
+                f"({growth}, {m.slope_mib_per_h:+.1f} MiB/h)"
+            )
         lines += [f"  [{'x' if ok else ' '}] {name}" for name, ok in self.targets.items()]
         return "\n".join(lines)
 
@@ -211,9 +244,9 @@ def analyse(data: Path) -> SoakResult:
     outside: dict[str, int] = {}
     for code in calls.code[calls.failed & ~claimed]:
         outside[code] = outside.get(code, 0) + 1
-    growth = memory_growth(samples, meta["warm_up_s"], duration, meta)
+    memory = memory_segments(samples, meta["warm_up_s"])
     machine = load_machine(data / "machine.csv", origin)
-    return SoakResult(data, meta, calls, samples, figures, outside, growth, duration, machine)
+    return SoakResult(data, meta, calls, samples, figures, outside, memory, duration, machine)
 
 
 def load_machine(path: Path, origin: float) -> np.ndarray:
@@ -233,18 +266,40 @@ def _counter_increase(rows: np.ndarray, column: int, begin: float, end: float) -
     return int(np.where(steps >= 0, steps, values[1:]).sum())
 
 
-def memory_growth(
-    samples: dict[str, np.ndarray], warm_up_s: float, duration: float, meta: dict
-) -> dict[str, float]:
-    """Per gateway that was never restarted: memory at the end vs just after warm-up."""
-    restarted = {w.get("restarted_gateway") for w in meta["faults"]} - {None, ""}
-    growth: dict[str, float] = {}
-    for gateway, rows in samples.items():
-        if gateway in restarted or len(rows) == 0:
+def memory_segments(samples: dict[str, np.ndarray], warm_up_s: float) -> list[MemorySegment]:
+    """Per gateway process (told apart by the sampled pid): memory after warm-up vs at its end."""
+    segments: list[MemorySegment] = []
+    for gateway, rows in sorted(samples.items()):
+        rows = rows[rows[:, 1] > 0]
+        if len(rows) == 0:
             continue
-        t, rss = rows[:, 0], rows[:, 1]
-        early = rss[(t >= warm_up_s) & (t < warm_up_s + MEMORY_WINDOW_S)]
-        late = rss[t >= duration - MEMORY_WINDOW_S]
-        if len(early) and len(late):
-            growth[gateway] = float(late.mean() / early.mean() - 1)
-    return growth
+        pids = rows[:, 7] if rows.shape[1] > 7 else np.zeros(len(rows))
+        order = list(dict.fromkeys(pids.tolist()))  # in order of appearance
+        for n, pid in enumerate(order, start=1):
+            mine = rows[pids == pid]
+            t, mib = mine[:, 0], mine[:, 1] / 2**20
+            start, stop = (0.0 if n == 1 else float(t[0])), float(t[-1])
+            settled = start + warm_up_s
+            early = mib[(t >= settled) & (t < settled + MEMORY_WINDOW_S)]
+            late = mib[t >= stop - MEMORY_WINDOW_S]
+            judged = stop - settled >= 2 * MEMORY_WINDOW_S and len(early) and len(late)
+            span = t >= settled
+            slope = (
+                float(np.polyfit(t[span], mib[span], 1)[0] * 3600)
+                if span.sum() >= 10
+                else float("nan")
+            )
+            segments.append(
+                MemorySegment(
+                    gateway=gateway,
+                    process=n,
+                    start=start,
+                    stop=stop,
+                    baseline_mib=float(early.mean()) if len(early) else float("nan"),
+                    end_mib=float(late.mean()),
+                    peak_mib=float(mib.max()),
+                    growth=float(late.mean() / early.mean() - 1) if judged else None,
+                    slope_mib_per_h=slope,
+                )
+            )
+    return segments

@@ -109,6 +109,18 @@ class GatewayUser(User):
         request = self.requests.rank()
         self._call("Rank/cached", lambda: self._unary(self.stub.Rank, request))
 
+    @task(MIX["SearchItems/catalogue"])
+    def search_items(self) -> None:
+        request = self.requests.search()
+
+        def call() -> str | None:
+            reply = self.stub.SearchItems(request, timeout=self.deadline)
+            if len(reply.results) != 1 or not reply.results[0].results:
+                return "EMPTY_RESULT"  # the catalogue is indexed: a search always finds items
+            return None
+
+        self._call("SearchItems/catalogue", call)
+
     @task(MIX["EmbedStream/mixed"])
     def embed_stream(self) -> None:
         items = self.requests.stream()

@@ -82,18 +82,37 @@ def timeline(result: SoakResult, path: Path) -> None:
 
 def resources(result: SoakResult, path: Path, machine: np.ndarray | None) -> None:
     figure, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True)
+    colours = dict(zip(sorted(result.samples), plt.cm.Dark2.colors, strict=False))
     for gateway, rows in sorted(result.samples.items()):
         running = rows[:, 1] > 0
-        axes[0].plot(rows[running, 0], rows[running, 1] / 2**20, label=gateway)
-        line = axes[1].plot(rows[running, 0], rows[running, 2], label=f"{gateway}: clients")
+        pids = rows[:, 7] if rows.shape[1] > 7 else np.zeros(len(rows))
+        for n, pid in enumerate(dict.fromkeys(pids[running].tolist())):
+            mine = running & (pids == pid)  # one line per process: a restart is a new line
+            axes[0].plot(
+                rows[mine, 0],
+                rows[mine, 1] / 2**20,
+                color=colours[gateway],
+                label=gateway if n == 0 else None,
+            )
+        line = axes[1].plot(
+            rows[running, 0],
+            rows[running, 2],
+            label=f"{gateway}: clients",
+            color=colours[gateway],
+        )
         if rows.shape[1] > 6:
             axes[1].plot(
                 rows[running, 0],
                 rows[running, 6],
                 "--",
                 color=line[0].get_color(),
-                label=f"{gateway}: to Triton + Redis",
+                label=f"{gateway}: out (Triton, Redis, Milvus Lite)",
             )
+    axes[0].axvline(result.meta["warm_up_s"], color="grey", ls=":", lw=1)
+    axes[0].text(
+        result.meta["warm_up_s"], 0.03, " end of warm-up", fontsize=7,
+        transform=axes[0].get_xaxis_transform(),
+    )  # fmt: skip
     axes[0].set_ylabel("gateway memory (MiB RSS)")
     axes[0].legend(loc="lower right")
     axes[1].set_ylabel("open TCP connections")

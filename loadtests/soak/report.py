@@ -61,9 +61,13 @@ def render(result: SoakResult, timeline_png: str, resources_png: str) -> str:
         f"each user one gRPC channel balancing round-robin over both gateways with client-side "
         f"health checking; deadline {load['deadline_s']:g} s per call. Mix (weights): "
         + ", ".join(f"{name} {w}" for name, w in MIX.items())
-        + f". Cached calls use a catalogue of {CATALOGUE_SIZE} images embedded before the load; "
-        "`new` calls send an image never seen before (computed by Triton). Catalogue search is "
-        "not in the mix yet (not on main when this ran).",
+        + f". Cached calls use a catalogue of {CATALOGUE_SIZE} images embedded and indexed "
+        "(`UpsertItems`, every attribute, a category each) before the load; `new` calls send an "
+        "image never seen before (computed by Triton). `SearchItems` asks the top 10 for one "
+        "attribute, by a catalogue image or by an indexed item's id, half of them with a "
+        "category filter; a search that finds nothing counts as failed (`EMPTY_RESULT`).",
+        "- **Catalogue**: each gateway has its own Milvus Lite file (a Lite file belongs to one "
+        "process; production shares a Milvus server), indexed with the same items.",
         "- All traffic on the loopback.",
         "",
         "## Targets",
@@ -128,20 +132,37 @@ def render(result: SoakResult, timeline_png: str, resources_png: str) -> str:
         "",
         "## Gateway memory and connections",
         "",
-        "| gateway | memory after warm-up (MiB) | at the end (MiB) | growth | client "
-        "connections (median / max) | to Triton + Redis (median / max) |",
-        "|---|---|---|---|---|---|",
+        "Resident memory (RSS) of each gateway process; Milvus Lite runs inside it (threads, "
+        f"no child process), so this is the whole pod. *After warm-up*: the mean over the "
+        f"{analysis.MEMORY_WINDOW_S:.0f} s after {meta['warm_up_s']:.0f} s of load (for a "
+        "process a fault restarted, after the same time from its own start); *at the end*: the "
+        f"mean over its last {analysis.MEMORY_WINDOW_S:.0f} s; the slope is a least-squares line "
+        "over the same span. Open connections: established TCP connections from clients, and "
+        "out of the gateway (to both Tritons, Redis, and the in-process Milvus Lite server, whose "
+        "loopback connections count twice).",
+        "",
+        "| gateway process | ran (s since load start) | MiB after warm-up | MiB at the end | "
+        "peak MiB | growth | slope (MiB/h) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in result.memory:
+        growth = "too short to judge" if m.growth is None else f"{100 * m.growth:+.1f}%"
+        out.append(
+            f"| {m.label} | {m.start:.0f} - {m.stop:.0f} | {m.baseline_mib:.1f} | "
+            f"{m.end_mib:.1f} | {m.peak_mib:.1f} | {growth} | {m.slope_mib_per_h:+.1f} |"
+        )
+    out += [
+        "",
+        "| gateway | client connections (median / max) | out: Triton + Redis + Milvus Lite "
+        "(median / max) |",
+        "|---|---|---|",
     ]
     for gateway, rows in sorted(result.samples.items()):
-        t, rss, conns = rows[:, 0], rows[:, 1] / 2**20, rows[:, 2]
+        rows = rows[rows[:, 1] > 0]
+        conns = rows[:, 2]
         upstream = rows[:, 6] if rows.shape[1] > 6 else np.zeros(len(rows))
-        warm = rss[(t >= meta["warm_up_s"]) & (t < meta["warm_up_s"] + 60) & (rss > 0)]
-        end = rss[(t >= result.duration_s - 60) & (rss > 0)]
-        growth = result.memory_growth.get(gateway)
-        shown = "restarted by a fault" if growth is None else f"{100 * growth:+.1f}%"
         out.append(
-            f"| {gateway} | {np.mean(warm):.1f} | {np.mean(end):.1f} | {shown} | "
-            f"{np.median(conns):.0f} / {np.max(conns):.0f} | "
+            f"| {gateway} | {np.median(conns):.0f} / {np.max(conns):.0f} | "
             f"{np.median(upstream):.0f} / {np.max(upstream):.0f} |"
         )
     out += ["", f"![resources]({resources_png})", ""]

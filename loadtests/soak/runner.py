@@ -27,7 +27,7 @@ from loadtests.soak.faults import FaultWindow, schedule
 from loadtests.soak.gateway_proc import ROOT
 from loadtests.soak.sampler import Sampler
 from loadtests.soak.system import SoakSystem
-from loadtests.soak.workload import catalogue
+from loadtests.soak.workload import catalogue, catalogue_items
 
 TAIL_S = 20.0  # load after the last fault, to see the system after recovery
 
@@ -64,6 +64,8 @@ def run_soak(
     try:
         attributes = warm_cache(system.gateway_addresses)
         log(f"cache warm ({len(catalogue())} images x {len(attributes)} attributes)")
+        index_catalogue(system.gateway_addresses)
+        log("catalogue indexed in each gateway's Milvus Lite file")
         capacity = None
         if capacity_seconds:
             capacity = measure_capacity(system.gateway_addresses[0], attributes, capacity_seconds)
@@ -97,6 +99,7 @@ def run_soak(
                 "faults": [asdict(w) for w in windows],
                 "cpus": os.cpu_count(),
                 "capacity": asdict(capacity) if capacity else None,
+                "ports": system.ports(),
             },
             indent=1,
         )
@@ -117,6 +120,18 @@ def warm_cache(addresses: list[str]) -> list[str]:
                 request = pb.EmbedRequest(image=pb.ImageRef(data=picture), attributes=attributes)
                 stub.Embed(request, timeout=120)
     return attributes
+
+
+def index_catalogue(addresses: list[str]) -> None:
+    """UpsertItems the catalogue images (every attribute) through each gateway (each has its own
+    Milvus Lite file); every item must be stored."""
+    for address in addresses:
+        with grpc.insecure_channel(address) as channel:
+            stub = pb_grpc.FashionSimilarityStub(channel)
+            results = list(stub.UpsertItems(iter(catalogue_items()), timeout=300))
+            failed = [r for r in results if r.HasField("error")]
+            if failed or len(results) != len(catalogue()):
+                raise RuntimeError(f"indexing the catalogue through {address} failed: {failed[:3]}")
 
 
 def measure_capacity(address: str, attributes: list[str], seconds: int) -> Capacity | None:

@@ -21,7 +21,9 @@ _COUNTERS = (
 
 class Sampler:
     """Writes CSV lines `time,gateway,rss_bytes,client_conns,hits,misses,cache_errors,
-    upstream_conns` (client connections in, Triton and Redis connections out)."""
+    upstream_conns,pid` (client connections in; out: to Triton, Redis and the in-process
+    Milvus Lite server, whose loopback connections count twice: both ends are the gateway's);
+    the pid tells a restarted gateway's processes apart."""
 
     def __init__(
         self, gateways: list[GatewayProcess], path: Path, machine: Path, interval: float = 1.0
@@ -50,13 +52,14 @@ class Sampler:
                 busy, total = busy_now, total_now
                 m.write(f"{now:.3f},{os.getloadavg()[0]:.2f},{share:.3f}\n")
                 for gateway in self.gateways:
-                    if gateway.pid is None:
+                    pid = gateway.pid
+                    if pid is None:
                         continue
                     hits, misses, errors = _counters(gateway.metrics_url)
                     inbound, outbound = gateway.open_connections()
                     out.write(
                         f"{now:.3f},{gateway.name},{gateway.memory_bytes()},"
-                        f"{inbound},{hits},{misses},{errors},{outbound}\n"
+                        f"{inbound},{hits},{misses},{errors},{outbound},{pid}\n"
                     )
 
 

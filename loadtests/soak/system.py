@@ -3,6 +3,8 @@ Kubernetes discovery (the EndpointSlice stand-in), two gateways, and Redis in bo
 gateway `gw-single` caches in one redis-server reached through a latency-adding proxy, gateway
 `gw-cluster` in a Redis Cluster of 3 masters + 3 replicas. (Production would point both
 gateways at one Redis; splitting them runs both deployments under the same load in one run.)
+Each gateway has its own catalogue, a Milvus Lite file in the work folder (a Lite file belongs
+to one process; production shares a Milvus server), indexed with the same items.
 """
 
 from __future__ import annotations
@@ -41,10 +43,22 @@ class SoakSystem:
         self.gateways = [
             GatewayProcess(
                 "gw-single",
-                {**common, "ASEN_REDIS_URL": f"redis://127.0.0.1:{self.proxy_port}/0"},
+                {
+                    **common,
+                    "ASEN_REDIS_URL": f"redis://127.0.0.1:{self.proxy_port}/0",
+                    "ASEN_CATALOGUE_URI": str((workdir / "gw-single-catalogue.db").resolve()),
+                },
                 workdir,
             ),
-            GatewayProcess("gw-cluster", {**common, "ASEN_REDIS_URL": self.cluster.url}, workdir),
+            GatewayProcess(
+                "gw-cluster",
+                {
+                    **common,
+                    "ASEN_REDIS_URL": self.cluster.url,
+                    "ASEN_CATALOGUE_URI": str((workdir / "gw-cluster-catalogue.db").resolve()),
+                },
+                workdir,
+            ),
         ]
 
     @property
@@ -103,6 +117,15 @@ class SoakSystem:
         self.cluster.stop()
         self.redis.stop()
         self.discovery.close()
+
+    def ports(self) -> list[int]:
+        """Every loopback port a process of the system listens on (all closed after stop())."""
+        ports = [self.redis.port, self.proxy_port, *(node.port for node in self.cluster.nodes)]
+        for triton in self.tritons:
+            ports += [triton.http_port, triton.grpc_port, triton.metrics_port]
+        for gateway in self.gateways:
+            ports += [gateway.port, gateway.metrics_port]
+        return ports
 
     def pids(self) -> dict[str, int]:
         """Processes to watch: the gateways (their memory and connections are sampled)."""

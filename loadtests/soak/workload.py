@@ -2,9 +2,12 @@
 the runner (which warms the cache with the same "catalogue" images before the load starts).
 
 Mix (weights): cached Compare 30, new-image Compare 8, cached Embed 20, new-image Embed 8,
-Rank of a query against 8 catalogue candidates 12, EmbedStream of 4 images (3 cached, 1 new) 4.
-"Cached" images are a fixed catalogue, embedded for every attribute before the load starts; a
-"new" image is one nobody has sent before (its embedding is computed by Triton).
+Rank of a query against 8 catalogue candidates 12, EmbedStream of 4 images (3 cached, 1 new) 4,
+catalogue SearchItems 10 (top 10 for one attribute; half by a catalogue image, half by an
+indexed item's id, every other one with a category filter).
+"Cached" images are a fixed catalogue, embedded for every attribute and indexed in each gateway's
+catalogue before the load starts; a "new" image is one nobody has sent before (its embedding is
+computed by Triton).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ MIX = {
     "Embed/new": 8,
     "Rank/cached": 12,
     "EmbedStream/mixed": 4,
+    "SearchItems/catalogue": 10,
 }
+CATEGORIES = ("coat", "dress", "skirt", "top")
 
 
 def image(seed: int, size: int = 96) -> bytes:
@@ -42,6 +47,22 @@ def image(seed: int, size: int = 96) -> bytes:
 
 def catalogue() -> list[bytes]:
     return [image(seed) for seed in range(CATALOGUE_SIZE)]
+
+
+def item_id(index: int) -> str:
+    return f"item-{index:03d}"
+
+
+def catalogue_items() -> list[pb.UpsertItemsRequest]:
+    """The catalogue as items to index (every attribute), with a category each."""
+    return [
+        pb.UpsertItemsRequest(
+            item_id=item_id(i),
+            image=pb.ImageRef(data=picture),
+            metadata=pb.ItemMetadata(category=CATEGORIES[i % len(CATEGORIES)]),
+        )
+        for i, picture in enumerate(catalogue())
+    ]
 
 
 class Requests:
@@ -80,6 +101,17 @@ class Requests:
             candidates=[pb.ImageRef(data=c) for c in candidates],
             top_k=3,
         )
+
+    def search(self) -> pb.SearchItemsRequest:
+        request = pb.SearchItemsRequest(attributes=[self._attribute()], top_k=10)
+        if self.random.random() < 0.5:
+            request.image.CopyFrom(self._cached())
+        else:
+            request.item_id = item_id(self.random.randrange(CATALOGUE_SIZE))
+            request.exclude_query_item = True
+        if self.random.random() < 0.5:
+            request.filter_expression = f'category == "{self.random.choice(CATEGORIES)}"'
+        return request
 
     def stream(self) -> list[pb.EmbedRequest]:
         attribute = self._attribute()
