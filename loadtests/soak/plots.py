@@ -116,7 +116,7 @@ def resources(result: SoakResult, path: Path, machine: np.ndarray | None) -> Non
     axes[0].set_ylabel("gateway memory (MiB RSS)")
     axes[0].legend(loc="lower right")
     axes[1].set_ylabel("open TCP connections")
-    axes[1].legend(loc="upper right")
+    axes[1].legend(loc="lower center", ncol=2, fontsize=7, framealpha=0.7)
     if machine is not None and len(machine):
         axes[2].plot(machine[:, 0], 100 * machine[:, 2], label="CPU busy (% of all cores)")
         axes[2].plot(machine[:, 0], machine[:, 1], label="load average (1 min)")

@@ -71,15 +71,15 @@ def _cpu_times() -> tuple[int, int]:
 
 
 def _counters(url: str) -> tuple[float, float, float]:
-    """The cache counters of one gateway (NaN when its metrics port does not answer)."""
-    values = dict.fromkeys(_COUNTERS, float("nan"))
+    """The cache counters of one gateway, summed over their labels (NaN when its metrics port
+    does not answer; 0 for a counter it does not show yet, e.g. errors before the first)."""
     try:
         text = urllib.request.urlopen(url, timeout=1).read().decode()
     except OSError:
-        return tuple(values.values())  # type: ignore[return-value]
+        return (float("nan"),) * len(_COUNTERS)  # type: ignore[return-value]
+    values = dict.fromkeys(_COUNTERS, 0.0)
     for line in text.splitlines():
         name = line.split("{", 1)[0].split(" ", 1)[0]
         if name in values:
-            value = float(line.rsplit(" ", 1)[1])
-            values[name] = value if values[name] != values[name] else values[name] + value
+            values[name] += float(line.rsplit(" ", 1)[1])
     return tuple(values.values())  # type: ignore[return-value]
