@@ -48,12 +48,16 @@ class CallGuard:
         remaining = context.time_remaining()
         return time.monotonic() + (self._default_timeout if remaining is None else remaining)
 
-    def item_deadlines(self, context: grpc.aio.ServicerContext) -> Callable[[], float]:
-        """Deadlines of stream items: each gets the default timeout from when it is read, never
-        past the client's own deadline for the whole stream (if it set one)."""
+    def item_deadlines(
+        self, context: grpc.aio.ServicerContext, timeout: float | None = None
+    ) -> Callable[[], float]:
+        """Deadlines of stream items: each gets `timeout` (default: the call timeout) from when
+        it is read, never past the client's own deadline for the whole stream (if it set one:
+        gRPC ends the call then anyway); the gateway itself sets no deadline on a stream."""
         remaining = context.time_remaining()
         whole = float("inf") if remaining is None else time.monotonic() + remaining
-        return lambda: min(whole, time.monotonic() + self._default_timeout)
+        each = self._default_timeout if timeout is None else timeout
+        return lambda: min(whole, time.monotonic() + each)
 
     async def unary(
         self,

@@ -3,8 +3,10 @@
 Each method converts messages (`catalogue.messages`), calls the transport-free
 `CatalogueService`, and converts back; the gateway's CallGuard gives each call admission, its
 deadline, the status mapping and the access log; per operation the catalogue metrics are kept.
-UpsertItems gives every item its own deadline (ASEN_CATALOGUE_ITEM_TIMEOUT_SECONDS from when the
-item is read), never the stream's, so a stream of 100,000 items is not cut short.
+UpsertItems is bounded like every gateway stream (CallGuard.stream: the stream budget and the
+per-caller cap; `core.streams.idle_bounded`: the idle timeout) and gives every item its own
+deadline (ASEN_CATALOGUE_ITEM_TIMEOUT_SECONDS from when the item is read, CallGuard.item_deadlines),
+never one for the stream, so a stream of 100,000 items is not cut short.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ T = TypeVar("T")
 
 
 class CatalogueMethods:
-    """Needs `_guard` (CallGuard) and `_catalogue` (CatalogueService, None = switched off)."""
+    """Needs `_guard` (CallGuard), `_streams` (StreamSettings: the idle timeout every stream
+    has) and `_catalogue` (CatalogueService, None = switched off)."""
 
     _guard: CallGuard
+    _streams: Any
     _catalogue: CatalogueService | None
 
     def _service(self) -> CatalogueService:
@@ -114,22 +118,17 @@ class CatalogueMethods:
             yield response
 
     async def UpsertItems(self, request_iterator, context):  # noqa: N802
-        remaining = context.time_remaining()  # the client's own stream deadline, if any
-        whole = float("inf") if remaining is None else time.monotonic() + remaining
-
         async def requests() -> AsyncIterator[UpsertRequest]:
             async for request in request_iterator:
                 yield messages.upsert_request(request)
 
         async def handle() -> AsyncIterator[pb.UpsertItemResult]:
             service = self._service()
-
-            def deadline_of() -> float:
-                return min(whole, time.monotonic() + service.item_timeout)
-
+            deadline_of = self._guard.item_deadlines(context, service.item_timeout)
+            idle = self._streams.idle_timeout
             started = time.perf_counter()
             try:
-                async for outcome in service.upsert_stream(requests(), deadline_of):
+                async for outcome in service.upsert_stream(requests(), deadline_of, idle):
                     status = None
                     if outcome.error is not None:
                         status = self._guard.failed("UpsertItems", outcome.error)

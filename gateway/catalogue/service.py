@@ -37,6 +37,7 @@ from gateway.catalogue.registry import BUILDING, READY, VersionEntry
 from gateway.catalogue.store import CatalogueStore
 from gateway.core.images import ImageInput
 from gateway.core.scoring import score
+from gateway.core.streams import idle_bounded
 
 MAX_DELETE_IDS = 1000
 MAX_SEARCH_ATTRIBUTES = 16
@@ -95,25 +96,34 @@ class CatalogueService:
 
     # -- upsert ---------------------------------------------------------------------------------
     async def upsert_stream(
-        self, requests: AsyncIterable[UpsertRequest], deadline_of: Callable[[], float] | None = None
+        self,
+        requests: AsyncIterable[UpsertRequest],
+        deadline_of: Callable[[], float] | None = None,
+        idle_timeout: float | None = None,
     ) -> AsyncIterator[UpsertOutcome]:
         """Index a stream of items; one outcome per item, in stream order.
 
         Up to `window` items are embedded at once (reading stops while the window is full, so
         the transport's flow control slows a fast producer); each item gets its own deadline
-        when it is read. Embedded items are written in stream order, in batches of up to
-        `write_batch` (items embedded while a write is in flight join the next one), and
-        reported only once written, so the same id twice in a stream ends with the later one.
+        when it is read (the stream has none). Embedded items are written in stream order, in
+        batches of up to `write_batch` (items embedded while a write is in flight join the next
+        one), and reported only once written, so the same id twice in a stream ends with the
+        later one. A stream that sends nothing for `idle_timeout` seconds while none of its
+        items is in flight ends with DeadlineExceeded (the same bound as EmbedStream's).
         """
         deadline_of = deadline_of or (lambda: time.monotonic() + self.item_timeout)
         pending: asyncio.Queue[asyncio.Task | None] = asyncio.Queue(maxsize=self._window)
+        read = answered = 0  # items read from the stream / whose outcome was yielded
 
         async def feed() -> None:
-            index = 0
-            async for request in requests:
-                deadline = deadline_of()
-                await pending.put(asyncio.create_task(self._embed_item(index, request, deadline)))
-                index += 1
+            nonlocal read
+            reads = idle_bounded(requests, idle_timeout, lambda: read != answered)
+            async with contextlib.aclosing(reads):
+                async for request in reads:
+                    index, read = read, read + 1
+                    deadline = deadline_of()
+                    task = asyncio.create_task(self._embed_item(index, request, deadline))
+                    await pending.put(task)
             await pending.put(None)
 
         feeder = asyncio.create_task(feed())
@@ -136,6 +146,7 @@ class CatalogueService:
                 done, _ = await asyncio.wait(waits, return_when="FIRST_COMPLETED")
                 if write is not None and write in done:
                     for outcome in write.result():
+                        answered += 1
                         yield outcome
                     write = None
                 if getter is not None and getter in done:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asen_contract.errors import DeadlineExceeded, InvalidInput, LimitExceeded, Unavailable
+from asen_contract.errors import InvalidInput, LimitExceeded, Unavailable
 from asen_contract.model_info import AttributeSpec, ModelInfo
 from gateway import metrics
 from gateway.core.embedder import Embedder
@@ -31,6 +31,7 @@ from gateway.core.results import (
     StreamItem,
 )
 from gateway.core.scoring import score
+from gateway.core.streams import idle_bounded
 
 
 @dataclass(frozen=True)
@@ -178,26 +179,12 @@ class SimilarityService:
 
         async def feed() -> None:
             nonlocal read
-            iterator = aiter(queries)
-            following: asyncio.Future | None = None
-            try:
-                while True:
-                    following = asyncio.ensure_future(anext(iterator))
-                    while not (await asyncio.wait({following}, timeout=idle_timeout))[0]:
-                        if read == answered:
-                            raise DeadlineExceeded(
-                                f"stream idle for {idle_timeout:g} s with nothing in flight"
-                            )
-                    try:
-                        query = following.result()
-                    except StopAsyncIteration:
-                        break
+            reads = idle_bounded(queries, idle_timeout, lambda: read != answered)
+            async with contextlib.aclosing(reads):
+                async for query in reads:
                     read += 1
                     await pending.put(asyncio.create_task(self.embed(query, deadline_of())))
-                await pending.put(None)
-            finally:
-                if following is not None:
-                    following.cancel()
+            await pending.put(None)
 
         feeder = asyncio.create_task(feed())
         index = 0
