@@ -51,10 +51,22 @@ class ItemFilter:
 
 
 def check_filter(conditions: Sequence[Condition]) -> ItemFilter:
-    """A validated filter; InvalidInput names the first problem and its condition number."""
+    """A validated filter; InvalidInput names the first problem and its condition number.
+
+    Bounded in all, whatever its form: the structured form is held to the text form's size
+    (every value is compared with every row the engine scans)."""
     if len(conditions) > MAX_CONDITIONS:
         raise LimitExceeded(
             f"filter has {len(conditions)} conditions; the limit is {MAX_CONDITIONS}"
+        )
+    values = sum(len(c.values) for c in conditions)
+    if values > MAX_VALUES:
+        raise LimitExceeded(f"filter has {values} values in all; the limit is {MAX_VALUES}")
+    characters = sum(len(v) for c in conditions for v in c.values)
+    if characters > MAX_EXPRESSION_LENGTH:
+        raise LimitExceeded(
+            f"filter has {characters} characters of values in all; the limit is "
+            f"{MAX_EXPRESSION_LENGTH}"
         )
     for number, condition in enumerate(conditions, start=1):
         where = f"filter condition {number} ({condition.field or 'no field'})"
@@ -67,10 +79,6 @@ def check_filter(conditions: Sequence[Condition]) -> ItemFilter:
                 raise InvalidInput(f"{where}: {condition.op.value} takes exactly one value")
         elif not condition.values:
             raise InvalidInput(f"{where}: {condition.op.value} needs at least one value")
-        if len(condition.values) > MAX_VALUES:
-            raise LimitExceeded(
-                f"{where}: {len(condition.values)} values; the limit is {MAX_VALUES}"
-            )
         for value in condition.values:
             check_value(value, f"{where}: value")
     return ItemFilter(tuple(conditions))

@@ -1,4 +1,5 @@
-"""Item ids as callers give them: bounded, printable, and safe inside engine expressions."""
+"""Item ids as callers give them: bounded (UTF-8 bytes, as the engine counts), printable, and
+safe inside engine expressions."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ def check_item_id(item_id: str, label: str = "item_id") -> str:
     """The id unchanged, or InvalidInput saying what is wrong with it."""
     if not item_id:
         raise InvalidInput(f"{label} is empty")
-    if len(item_id) > MAX_ITEM_ID_LENGTH:
-        raise LimitExceeded(
-            f"{label} is {len(item_id)} characters; the limit is {MAX_ITEM_ID_LENGTH}"
-        )
     if not item_id.isprintable():
         raise InvalidInput(f"{label} {item_id[:40]!r} contains control or non-printable characters")
+    if len(item_id) > MAX_ITEM_ID_LENGTH or len(item_id.encode()) > MAX_ITEM_ID_LENGTH:
+        raise LimitExceeded(
+            f"{label} is {len(item_id.encode())} bytes (UTF-8); the limit is {MAX_ITEM_ID_LENGTH}"
+        )
     return item_id
 
 

@@ -1,4 +1,5 @@
-"""Validation of item metadata: bounded sizes, label keys usable in filters."""
+"""Validation of item metadata: bounded sizes (UTF-8 bytes, as the engine counts), label keys
+usable in filters."""
 
 from __future__ import annotations
 
@@ -37,8 +38,15 @@ def check_label_key(key: str, label: str) -> str:
 
 
 def check_value(value: str, label: str) -> str:
-    if len(value) > MAX_VALUE_LENGTH:
-        raise LimitExceeded(f"{label} is {len(value)} characters; the limit is {MAX_VALUE_LENGTH}")
     if not value.isprintable():
         raise InvalidInput(f"{label} contains control or non-printable characters")
+    check_utf8_length(value, MAX_VALUE_LENGTH, label)
     return value
+
+
+def check_utf8_length(value: str, limit: int, label: str) -> None:
+    """Milvus' VARCHAR max_length counts UTF-8 bytes, so the gateway does too: a longer value
+    would fail the engine write of every item in its batch."""
+    if len(value) > limit or len(value.encode()) > limit:
+        size = len(value.encode(errors="replace"))
+        raise LimitExceeded(f"{label} is {size} bytes (UTF-8); the limit is {limit}")

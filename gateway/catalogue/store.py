@@ -165,7 +165,10 @@ class CatalogueStore:
         name = registry_name(self.settings.prefix)
 
         def read(client: MilvusClient, timeout: float) -> list[dict]:
-            rows = client.get(name, ids=[model_version], output_fields=["entry"], timeout=timeout)
+            rows = client.query(
+                name, filter=_any_of("model_version", [model_version]), output_fields=["entry"],
+                timeout=timeout,
+            )  # fmt: skip
             for row in rows:
                 self._load(client, VersionEntry.from_json(row["entry"]).collection, timeout)
             return rows
@@ -276,7 +279,7 @@ class CatalogueStore:
         name = registry_name(self.settings.prefix)
 
         def drop(client: MilvusClient, timeout: float) -> None:
-            client.delete(name, ids=[model_version], timeout=timeout)
+            client.delete(name, filter=_any_of("model_version", [model_version]), timeout=timeout)
             client.drop_collection(entry.collection, timeout=timeout)
 
         await self._write(deadline, drop)
@@ -313,9 +316,9 @@ class CatalogueStore:
         record_keys = [row_key(item_id, ITEM_RECORD) for item_id in latest]
 
         def write(client: MilvusClient, timeout: float) -> None:
-            before = client.get(
-                entry.collection, ids=record_keys, output_fields=["item_id", "attributes"],
-                timeout=timeout,
+            before = client.query(
+                entry.collection, filter=_any_of("pk", record_keys),
+                output_fields=["item_id", "attributes"], timeout=timeout,
             )  # fmt: skip
             stale = [
                 row_key(row["item_id"], int(a))
@@ -331,7 +334,7 @@ class CatalogueStore:
                         entry.collection, part_rows, partition_name=partition, timeout=timeout
                     )
             if stale:  # rows of attributes the item no longer has, removed once the new are in
-                client.delete(entry.collection, ids=stale, timeout=timeout)
+                client.delete(entry.collection, filter=_any_of("pk", stale), timeout=timeout)
             self._settle(client, entry, timeout)
 
         await self._write(deadline, write)
@@ -344,10 +347,9 @@ class CatalogueStore:
         if not ids:
             return []
         present = await self.existing(entry, ids, deadline)
-        listed = ", ".join(quote(i) for i in ids)
 
         def delete(client: MilvusClient, timeout: float) -> None:
-            client.delete(entry.collection, filter=f"item_id in [{listed}]", timeout=timeout)
+            client.delete(entry.collection, filter=_any_of("item_id", ids), timeout=timeout)
             self._settle(client, entry, timeout)
 
         await self._write(deadline, delete)
@@ -366,9 +368,10 @@ class CatalogueStore:
         keys = [row_key(i, ITEM_RECORD) for i in dict.fromkeys(item_ids)]
 
         def read(client: MilvusClient, timeout: float) -> list[dict]:
-            return client.get(
-                entry.collection, ids=keys, output_fields=["item_id"], timeout=timeout
-            )
+            return client.query(
+                entry.collection, filter=_any_of("pk", keys), output_fields=["item_id"],
+                timeout=timeout,
+            )  # fmt: skip
 
         return {row["item_id"] for row in await self._run(deadline, read)}
 
@@ -380,7 +383,9 @@ class CatalogueStore:
         fields = ["attribute", "roi", schema.VECTOR_FIELD]
 
         def read(client: MilvusClient, timeout: float) -> list[dict]:
-            return client.get(entry.collection, ids=keys, output_fields=fields, timeout=timeout)
+            return client.query(
+                entry.collection, filter=_any_of("pk", keys), output_fields=fields, timeout=timeout
+            )
 
         rows = {int(r["attribute"]): r for r in await self._run(deadline, read)}
         if ITEM_RECORD not in rows:
@@ -580,6 +585,13 @@ def _rows(entry: VersionEntry, record: ItemRecord, stamp: int) -> Iterable[dict]
             "roi": [float(v) for v in vector.roi],
             schema.VECTOR_FIELD: _engine_vector(vector.embedding, entry.float16),
         }
+
+
+def _any_of(field: str, values: Sequence[str]) -> str:
+    """`field in [...]` with every value escaped by `quote`. Never pymilvus' `ids=` for string
+    keys: it wraps them in single quotes unescaped, so an item id such as `x','victim` would
+    read, replace or delete another item's rows."""
+    return f"{field} in [{', '.join(quote(v) for v in values)}]"
 
 
 def _engine_vector(vector: np.ndarray, float16: bool) -> Any:
