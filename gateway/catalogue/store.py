@@ -100,7 +100,18 @@ class CatalogueStore:
 
     def _guarded(self, call: Callable[[MilvusClient, float], T], timeout: float) -> T:
         try:
-            return call(self._connected(), timeout)
+            try:
+                return call(self._connected(), timeout)
+            except MilvusException as error:
+                if getattr(error, "code", None) != _COLLECTION_NOT_LOADED:
+                    raise
+                # An engine restarted (Milvus Lite's server, or a server whose query nodes lost
+                # their state) or an operator released a collection: the registry too is
+                # released then, which loading on an entry's first read cannot reach. Load
+                # ours again and retry, once.
+                log.warning("catalogue collections not loaded; loading them again")
+                self._load_all(self._connected(), timeout)
+                return call(self._connected(), timeout)
         except MilvusException as error:
             message = str(getattr(error, "message", "") or error)
             if "deadline" in message.lower() or "timeout" in message.lower():
@@ -111,6 +122,18 @@ class CatalogueStore:
                 self._entries.clear()  # read the registry again, and load what it names
                 self._loaded.clear()
             raise Unavailable(f"catalogue engine ({self.engine}): {message}") from None
+
+    def _load_all(self, client: MilvusClient, timeout: float) -> None:
+        """Load the registry and every item collection of this prefix."""
+        registry = registry_name(self.settings.prefix)
+        mine = [
+            name
+            for name in client.list_collections(timeout=timeout)
+            if name == registry or name.startswith(f"{self.settings.prefix}_items_")
+        ]
+        for name in sorted(mine, key=lambda n: n != registry):
+            client.load_collection(name, timeout=timeout)
+            self._loaded.add(name)
 
     def _connected(self) -> MilvusClient:
         with self._connect_lock:

@@ -170,3 +170,59 @@ async def test_upsert_streams_count_against_the_per_caller_cap(tmp_path, catalog
         for call in [*held[:1], other]:
             assert await asyncio.wait_for(call.read(), 20) == grpc.aio.EOF
         held[1].cancel()
+
+
+async def test_the_engine_going_down_mid_stream_and_coming_back(tmp_path, monkeypatch) -> None:
+    """Items written before the engine went down are stored; items while it is down are
+    UNAVAILABLE (never reported stored); the stream goes on, and once the engine is back the
+    same gateway writes and searches again without a restart."""
+    from .conftest import MilvusLiteServer
+
+    engine = MilvusLiteServer(tmp_path / "milvus")
+    engine.start()
+    settings = {
+        "catalogue_uri": engine.uri,
+        "catalogue_index": "FLAT",
+        "catalogue_vector_type": "float32",
+        "catalogue_timeout_seconds": 3.0,
+        "catalogue_item_timeout_seconds": 10.0,
+        "stream_idle_timeout_seconds": 60.0,
+    }
+    try:
+        async with (
+            running_gateway(**settings) as gateway,
+            grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel,
+        ):
+            _serve_scripted_model(gateway, monkeypatch)
+            stub = pb_grpc.FashionSimilarityStub(channel)
+            feed = Feed()
+            call = stub.UpsertItems(feed.requests())
+            await feed.queue.put(_item("before", 1))
+            first = await asyncio.wait_for(call.read(), 60)
+            assert first.WhichOneof("outcome") == "result"
+            engine.stop()
+            await feed.queue.put(_item("during", 2))
+            second = await asyncio.wait_for(call.read(), 60)
+            assert second.item_id == "during" and second.error.code in (
+                "UNAVAILABLE",
+                "DEADLINE_EXCEEDED",
+            )
+            engine.start()
+            third = None
+            for attempt in range(30):  # the client reconnects by itself
+                await feed.queue.put(_item(f"after-{attempt}", 3))
+                third = await asyncio.wait_for(call.read(), 60)
+                if third.WhichOneof("outcome") == "result":
+                    break
+                await asyncio.sleep(1)
+            assert third is not None and third.WhichOneof("outcome") == "result", third
+            await feed.queue.put(None)
+            assert await asyncio.wait_for(call.read(), 20) == grpc.aio.EOF
+            request = pb.SearchItemsRequest(
+                image=pb.ImageRef(data=image_bytes(1)), attributes=["collar"], top_k=10
+            )
+            found = await stub.SearchItems(request)
+            ids = {h.item_id for h in found.results[0].results}
+            assert "before" in ids and third.item_id in ids and "during" not in ids
+    finally:
+        engine.stop()
