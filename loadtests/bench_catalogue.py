@@ -48,6 +48,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gateway.catalogue import schema  # noqa: E402
+from gateway.catalogue.index_spec import IndexSpec  # noqa: E402
 from gateway.catalogue.items import AttributeVector, ItemMetadata, ItemRecord  # noqa: E402
 from gateway.catalogue.settings import CatalogueSettings  # noqa: E402
 from gateway.catalogue.store import CatalogueStore  # noqa: E402
@@ -308,8 +310,7 @@ def _rebuild_index(store: CatalogueStore, entry, index_type: str, build: dict) -
     started = time.perf_counter()
     client.release_collection(entry.collection)
     client.drop_index(entry.collection, "embedding")
-    params = client.prepare_index_params()
-    params.add_index(field_name="embedding", index_type=index_type, metric_type="IP", params=build)
+    params = schema.item_index(IndexSpec(index_type, build), lite=store.settings.lite)
     client.create_index(entry.collection, params)
     client.load_collection(entry.collection)
     return time.perf_counter() - started

@@ -37,13 +37,17 @@ def item_schema(dim: int, float16: bool):
     return schema
 
 
-def item_index(index: IndexSpec):
+def item_index(index: IndexSpec, lite: bool = False):
+    """The vector index. pymilvus 3 sends build parameters as separate key/value pairs, which
+    a Milvus server reads; Milvus Lite reads only a JSON `params` pair and would drop them
+    (measured: IVF always built its default 128 lists), so for Lite they are nested there."""
     params = MilvusClient.prepare_index_params()
+    build = {"params": dict(index.build_params)} if lite else dict(index.build_params)
     params.add_index(
         field_name=VECTOR_FIELD,
         index_type=index.index_type,
         metric_type="IP",
-        params=index.build_params,
+        params=build,
     )
     return params
 

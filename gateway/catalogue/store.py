@@ -265,7 +265,7 @@ class CatalogueStore:
                     client.create_collection(
                         entry.collection,
                         schema=schema.item_schema(entry.dim, entry.float16),
-                        index_params=schema.item_index(s.index),
+                        index_params=schema.item_index(s.index, s.lite),
                         consistency_level="Strong",
                         timeout=timeout,
                     )

@@ -123,3 +123,30 @@ async def test_multibyte_values_at_the_limit_are_stored_intact(lite_store: Catal
     await lite_store.upsert(entry, [record(item_id, seed=3, **metadata)], soon())
     listed = [i async for batch in lite_store.list_items(entry, 30) for i in batch]
     assert [(i.item_id, i.metadata) for i in listed] == [(item_id, ItemMetadata(**metadata))]
+
+
+async def test_index_build_parameters_reach_milvus_lite(tmp_path) -> None:
+    """pymilvus 3 sends build parameters as separate key/value pairs; Milvus Lite reads only a
+    JSON `params` pair, so every ASEN_CATALOGUE_INDEX_PARAMS was silently dropped on Lite (IVF
+    always built 128 lists). One list (nlist 1) searched with nprobe 1 is exact search; with the
+    parameters dropped, nprobe 1 visited 1 of 64 lists and missed most neighbours."""
+    from gateway.catalogue.settings import CatalogueSettings
+
+    settings = CatalogueSettings(
+        uri=str(tmp_path / "ivf.db"),
+        index_type="IVF_FLAT",
+        index_params='{"nlist": 1}',
+        search_params='{"nprobe": 1}',
+    )
+    store = CatalogueStore(settings)
+    try:
+        entry = await store.ensure_version("v1", DIM, GLOBAL_DIM, [0], soon())
+        items = [record(f"i{n}", attributes=(0,), seed=n) for n in range(64)]
+        await store.upsert(entry, items, soon())
+        matrix = np.stack([r.vectors[0].embedding for r in items])
+        for query in matrix[:8]:
+            exact = [f"i{n}" for n in np.argsort(-(matrix @ query), kind="stable")[:10]]
+            hits = await store.search(entry, query, 0, 10, "", "", soon())
+            assert {h.item_id for h in hits} == set(exact)
+    finally:
+        await store.close()
