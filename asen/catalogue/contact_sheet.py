@@ -20,13 +20,15 @@ class SheetCell:
     roi: tuple[float, float, float, float] | None
     title: str
     highlight: bool = False  # the query
+    match: bool = False  # a result that shares the query's shown label value (green title)
 
 
 def save_contact_sheet(
     cells: Sequence[SheetCell], heading: str, out: Path, columns: int = 6
 ) -> Path:
     rows = math.ceil(len(cells) / columns)
-    figure = Figure(figsize=(2.2 * columns, 2.5 * rows + 0.5))
+    lines = max((cell.title.count("\n") + 1 for cell in cells), default=1)
+    figure = Figure(figsize=(2.2 * columns, (2.2 + 0.15 * lines) * rows + 0.5))
     FigureCanvasAgg(figure)
     figure.suptitle(heading, fontsize=10)
     for number, cell in enumerate(cells):
@@ -42,7 +44,8 @@ def save_contact_sheet(
                 )
         else:
             axes.text(0.5, 0.5, "image not found", ha="center", va="center", fontsize=8)
-        axes.set_title(cell.title, fontsize=7, color="tab:blue" if cell.highlight else "black")
+        colour = "tab:blue" if cell.highlight else "tab:green" if cell.match else "black"
+        axes.set_title(cell.title, fontsize=7, color=colour)
         for spine in axes.spines.values():
             spine.set_edgecolor("tab:blue" if cell.highlight else "0.7")
             spine.set_linewidth(3 if cell.highlight else 1)

@@ -14,8 +14,15 @@ from asen.client.catalogue_results import CatalogueSearch
 
 
 def search_sheet(
-    result: CatalogueSearch, query_image: str | None, paths: Sequence[str], out: Path
+    result: CatalogueSearch,
+    query_image: str | None,
+    paths: Sequence[str],
+    out: Path,
+    label: str = "",
+    query_label: str = "",
 ) -> list[Path]:
+    """One sheet per attribute of `result`; `label` (a metadata label key): its value under
+    each result, and under the query `query_label` (results that share it are marked)."""
     by_id: dict[str, Path] = {}
     by_sha: dict[str, Path] = {}
     if paths:
@@ -28,6 +35,8 @@ def search_sheet(
     saved = []
     for name, group in result.results.items():
         query_title = f"query {result.query_item_id or (query_path.name if query_path else '')}"
+        if label:
+            query_title += f"\n{label}: {query_label or '?'}"
         cells = [SheetCell(_open(query_path), group.query_roi, query_title, highlight=True)]
         for place, hit in enumerate(group.results, start=1):
             path = by_id.get(hit.item_id) or by_sha.get(hit.image_sha256)
@@ -35,7 +44,11 @@ def search_sheet(
                 f"{place}. {hit.item_id[-22:]}\n{hit.similarity:+.3f} "
                 f"(g {hit.global_similarity:+.2f}, l {hit.local_similarity:+.2f})"
             )
-            cells.append(SheetCell(_open(path), hit.roi, title))
+            value = hit.metadata.labels.get(label, "") if label else ""
+            if label:
+                title += f"\n{label}: {value or '?'}"
+            same = bool(label and query_label and value == query_label)
+            cells.append(SheetCell(_open(path), hit.roi, title, match=same))
         target = (
             out if len(result.results) == 1 else out.with_name(f"{out.stem}_{name}{out.suffix}")
         )

@@ -55,6 +55,6 @@ def catalogue_demo(
         matches = sum(h.metadata.labels.get(attribute) == wanted for h in hits)
         lines.append(f"  {matches}/{len(hits)} share the query's {attribute}")
         sheet = pictures / f"catalogue_{Path(query.item_id).stem}_{attribute}.png"
-        for path in search_sheet(found, None, [str(folder)], sheet):
+        for path in search_sheet(found, None, [str(folder)], sheet, attribute, wanted):
             lines.append(f"  contact sheet: {path}")
     return lines
