@@ -247,6 +247,13 @@ class CatalogueService:
             raise InvalidInput("exclude_query_item applies to a query by item_id")
         info = self._source.model()
         attributes = self._source.attributes(info, list(query.attributes))
+        if len(attributes) * query.top_k > self.max_top_k:
+            # every result brings its stored vector into the gateway: bound them per request
+            raise LimitExceeded(
+                f"{len(attributes)} attributes x top_k {query.top_k} = "
+                f"{len(attributes) * query.top_k} results; the limit per search is "
+                f"{self.max_top_k}"
+            )
         expression = to_engine_expression(query.item_filter)
         entry = await self._searchable(info, deadline)
         query_sha256 = ""

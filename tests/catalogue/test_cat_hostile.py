@@ -150,3 +150,34 @@ async def test_index_build_parameters_reach_milvus_lite(tmp_path) -> None:
             assert {h.item_id for h in hits} == set(exact)
     finally:
         await store.close()
+
+
+async def test_one_search_is_bounded_in_results_across_attributes(tmp_path, monkeypatch) -> None:
+    """Each result brings its stored vector into the gateway (for the global/local parts): 16
+    attributes x top_k 1000 of 2,048-d vectors was ~16,000 vectors per request (measured +63 MB
+    resident and 8 s for one attribute at top_k 1000 on Milvus Lite), so a handful of such calls
+    could exhaust the gateway's memory. attributes x top_k is held to ASEN_CATALOGUE_MAX_TOP_K."""
+    import grpc
+
+    from gateway.generated.asen.v1 import similarity_pb2 as pb
+    from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
+
+    from ..gateway.gw_support import INFO, ScriptedBackend, image_bytes, running_gateway
+
+    settings = {"catalogue_uri": str(tmp_path / "c.db"), "catalogue_max_top_k": 10}
+    async with (
+        running_gateway(**settings) as gateway,
+        grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel,
+    ):
+        backend = ScriptedBackend()
+        monkeypatch.setattr(type(gateway.pool), "model_info", property(lambda self: INFO))
+        monkeypatch.setattr(gateway.pool, "infer", backend.infer)
+        stub = pb_grpc.FashionSimilarityStub(channel)
+        image = pb.ImageRef(data=image_bytes(1))
+        both = ["collar", "sleeve"]
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.SearchItems(pb.SearchItemsRequest(image=image, attributes=both, top_k=6))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "2 attributes x top_k 6 = 12 results" in refused.value.details()
+        found = await stub.SearchItems(pb.SearchItemsRequest(image=image, attributes=both, top_k=5))
+        assert [r.attribute for r in found.results] == both
