@@ -36,6 +36,7 @@ from asen.evaluation.attribute_map import attribute_maps, weighted_map  # noqa: 
 from asen.evaluation.evaluate import checkpoint_spec  # noqa: E402
 from asen.evaluation.pair_embeddings import embed_unique_pairs  # noqa: E402
 from asen.inference import Embedder  # noqa: E402
+from gateway.catalogue.index_spec import LITE_INDEXES, resolve_index  # noqa: E402
 from gateway.catalogue.items import AttributeVector, ItemMetadata, ItemRecord  # noqa: E402
 from gateway.catalogue.settings import CatalogueSettings  # noqa: E402
 from gateway.catalogue.store import CatalogueStore  # noqa: E402
@@ -47,6 +48,12 @@ SETTINGS = [
     ("HNSW_SQ", {"M": 16, "efConstruction": 200, "sq_type": "SQ8"}, {"ef": 64}),
     ("IVF_FLAT", {"nlist": 16}, {"nprobe": 4}),
     ("IVF_SQ8", {"nlist": 16}, {"nprobe": 4}),
+]
+# ... and every approximate index Milvus Lite offers with the gateway's default parameters.
+SETTINGS += [
+    (spec.index_type, spec.build_params, spec.search_params)
+    for spec in (resolve_index(name) for name in LITE_INDEXES)
+    if not spec.exact
 ]
 
 
