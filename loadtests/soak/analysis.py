@@ -10,10 +10,11 @@ Definitions (also in the report):
   ended after it);
 - recovered: the first moment after the fault began from which a RECOVERY_S window has no
   failed call and a median latency within 1.5x (+5 ms) of the median before the fault;
-- memory growth, per gateway process: mean resident memory over its last 60 s vs the 60 s
-  after warm-up (the load's warm-up for a process that ran from the start; the same time after
-  its own start for one a fault restarted), judged where a process ran long enough for both
-  windows; the slope of a least-squares line over the same span is shown beside it.
+- memory growth, per gateway process: mean resident memory over its last 60 s vs the last 60 s
+  of the warm-up (the load's warm-up, before the first fault, for a process that ran from the
+  start; the same time after its own start for one a fault restarted), judged where a process
+  ran at least 60 s past its warm-up; the slope of a least-squares line from the warm-up's last
+  60 s to the end is shown beside it.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class MemorySegment:
     process: int  # 1 = started before the load, 2 = its first restart, ...
     start: float
     stop: float
-    baseline_mib: float  # mean over the 60 s after warm-up (NaN when it did not run that long)
+    baseline_mib: float  # mean over the warm-up's last 60 s (NaN when it did not run that long)
     end_mib: float  # mean over its last 60 s
     peak_mib: float
     growth: float | None  # end / baseline - 1; None when too short to judge
@@ -280,10 +281,10 @@ def memory_segments(samples: dict[str, np.ndarray], warm_up_s: float) -> list[Me
             t, mib = mine[:, 0], mine[:, 1] / 2**20
             start, stop = (0.0 if n == 1 else float(t[0])), float(t[-1])
             settled = start + warm_up_s
-            early = mib[(t >= settled) & (t < settled + MEMORY_WINDOW_S)]
+            early = mib[(t >= settled - MEMORY_WINDOW_S) & (t < settled)]
             late = mib[t >= stop - MEMORY_WINDOW_S]
-            judged = stop - settled >= 2 * MEMORY_WINDOW_S and len(early) and len(late)
-            span = t >= settled
+            judged = stop - settled >= MEMORY_WINDOW_S and len(early) and len(late)
+            span = t >= settled - MEMORY_WINDOW_S
             slope = (
                 float(np.polyfit(t[span], mib[span], 1)[0] * 3600)
                 if span.sum() >= 10

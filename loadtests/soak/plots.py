@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from loadtests.soak.analysis import SoakResult  # noqa: E402
 
 BUCKET_S = 5.0
+STARTUP_S = 15.0  # a gateway's first seconds (imports, first connections) left off the zoom
 
 
 def _buckets(result: SoakResult) -> np.ndarray:
@@ -83,11 +84,14 @@ def timeline(result: SoakResult, path: Path) -> None:
 def resources(result: SoakResult, path: Path, machine: np.ndarray | None) -> None:
     figure, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True)
     colours = dict(zip(sorted(result.samples), plt.cm.Dark2.colors, strict=False))
+    settled: list[float] = []  # memory once each process is past its first seconds
     for gateway, rows in sorted(result.samples.items()):
         running = rows[:, 1] > 0
         pids = rows[:, 7] if rows.shape[1] > 7 else np.zeros(len(rows))
         for n, pid in enumerate(dict.fromkeys(pids[running].tolist())):
             mine = running & (pids == pid)  # one line per process: a restart is a new line
+            started = rows[mine, 0][0] if mine.any() else 0.0
+            settled += list(rows[mine & (rows[:, 0] > started + STARTUP_S), 1] / 2**20)
             axes[0].plot(
                 rows[mine, 0],
                 rows[mine, 1] / 2**20,
@@ -113,6 +117,10 @@ def resources(result: SoakResult, path: Path, machine: np.ndarray | None) -> Non
         result.meta["warm_up_s"], 0.03, " end of warm-up", fontsize=7,
         transform=axes[0].get_xaxis_transform(),
     )  # fmt: skip
+    if settled:  # zoom on the steady state: a restarted process's start-up ramp is cut off
+        low, high = min(settled), max(settled)
+        margin = max(5.0, 0.15 * (high - low))
+        axes[0].set_ylim(low - margin, high + margin)
     axes[0].set_ylabel("gateway memory (MiB RSS)")
     axes[0].legend(loc="lower right")
     axes[1].set_ylabel("open TCP connections")

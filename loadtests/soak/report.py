@@ -16,6 +16,10 @@ def _ms(value: float) -> str:
     return "-" if value != value else f"{value:.0f}"
 
 
+def _median(values: np.ndarray) -> str:
+    return "-" if len(values) == 0 else f"{np.median(values):.0f}"
+
+
 def write_report(result: SoakResult, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     stem = path.stem
@@ -38,7 +42,7 @@ def render(result: SoakResult, timeline_png: str, resources_png: str) -> str:
         f"Run of {when}, schedule `{meta['schedule']}`: {result.duration_s / 60:.1f} minutes of "
         f"load, {len(calls.start)} calls, **{result.total_failed} failed**. Regenerate with "
         "`make soak` (30 minutes; `make soak-short` for the 3-minute version the test suite "
-        "runs).",
+        "runs). How to read it: [docs/scaling.md](../../docs/scaling.md#reading-the-report).",
         "",
         f"**The machine was shared**: {meta['cpus']} cores used by other engineers' builds and "
         f"tests during the run (CPU busy {busy:.0f}% on average, load average "
@@ -133,13 +137,13 @@ def render(result: SoakResult, timeline_png: str, resources_png: str) -> str:
         "## Gateway memory and connections",
         "",
         "Resident memory (RSS) of each gateway process; Milvus Lite runs inside it (threads, "
-        f"no child process), so this is the whole pod. *After warm-up*: the mean over the "
-        f"{analysis.MEMORY_WINDOW_S:.0f} s after {meta['warm_up_s']:.0f} s of load (for a "
-        "process a fault restarted, after the same time from its own start); *at the end*: the "
-        f"mean over its last {analysis.MEMORY_WINDOW_S:.0f} s; the slope is a least-squares line "
-        "over the same span. Open connections: established TCP connections from clients, and "
-        "out of the gateway (to both Tritons, Redis, and the in-process Milvus Lite server, whose "
-        "loopback connections count twice).",
+        f"no child process), so this is the whole pod. *After warm-up*: the mean over the last "
+        f"{analysis.MEMORY_WINDOW_S:.0f} s of the {meta['warm_up_s']:.0f} s warm-up, before the "
+        "first fault (for a process a fault restarted, the same time from its own start); *at "
+        f"the end*: the mean over its last {analysis.MEMORY_WINDOW_S:.0f} s; the slope is a "
+        "least-squares line from the first window to the end. Open connections: established "
+        "TCP connections from clients, and out of the gateway (to both Tritons, Redis, and the "
+        "in-process Milvus Lite server, whose loopback connections count twice).",
         "",
         "| gateway process | ran (s since load start) | MiB after warm-up | MiB at the end | "
         "peak MiB | growth | slope (MiB/h) |",
@@ -153,17 +157,24 @@ def render(result: SoakResult, timeline_png: str, resources_png: str) -> str:
         )
     out += [
         "",
-        "| gateway | client connections (median / max) | out: Triton + Redis + Milvus Lite "
-        "(median / max) |",
+        "| gateway process | client connections (median / max) | out: Triton + Redis + Milvus "
+        "Lite, after warm-up / at the end / max |",
         "|---|---|---|",
     ]
-    for gateway, rows in sorted(result.samples.items()):
+    for m in result.memory:
+        rows = result.samples[m.gateway]
         rows = rows[rows[:, 1] > 0]
-        conns = rows[:, 2]
+        if rows.shape[1] > 7:
+            pids = list(dict.fromkeys(rows[:, 7].tolist()))
+            rows = rows[rows[:, 7] == pids[m.process - 1]]
+        t, conns = rows[:, 0], rows[:, 2]
         upstream = rows[:, 6] if rows.shape[1] > 6 else np.zeros(len(rows))
+        settled = m.start + meta["warm_up_s"]
+        early = upstream[(t >= settled - analysis.MEMORY_WINDOW_S) & (t < settled)]
+        late = upstream[t >= m.stop - analysis.MEMORY_WINDOW_S]
         out.append(
-            f"| {gateway} | {np.median(conns):.0f} / {np.max(conns):.0f} | "
-            f"{np.median(upstream):.0f} / {np.max(upstream):.0f} |"
+            f"| {m.label} | {np.median(conns):.0f} / {np.max(conns):.0f} | "
+            f"{_median(early)} / {_median(late)} / {np.max(upstream):.0f} |"
         )
     out += ["", f"![resources]({resources_png})", ""]
     capacity = meta.get("capacity")
