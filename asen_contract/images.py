@@ -80,6 +80,7 @@ class ImageHeader:
     format: str
     width: int
     height: int
+    mode: str = ""  # Pillow's mode from the header ("RGB", "L", "CMYK", "P", ...)
 
 
 def inspect_image(data: bytes, limits: ImageLimits = ImageLimits()) -> ImageHeader:
@@ -149,7 +150,7 @@ def _checked_header(image: Image.Image, limits: ImageLimits) -> ImageHeader:
             f"image of {width}x{height} has an aspect ratio of {ratio:.1f}, over the limit "
             f"of {limits.max_aspect_ratio:g}"
         )
-    return ImageHeader(str(image.format), width, height)
+    return ImageHeader(str(image.format), width, height, str(image.mode))
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

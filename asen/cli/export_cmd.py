@@ -10,7 +10,7 @@ from pathlib import Path
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
 from asen.export.repository import export_repository
-from asen.export.settings import PRECISIONS, RUNTIMES, TARGETS, ExportSettings
+from asen.export.settings import GPU_PREPROCESS, PRECISIONS, RUNTIMES, TARGETS, ExportSettings
 from asen_contract.errors import ConfigError
 from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 
@@ -59,6 +59,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "calibration on --calibration-data; its cost is measured and printed",
     )
     parser.add_argument(
+        "--gpu-preprocess",
+        choices=GPU_PREPROCESS,
+        default="exact",
+        help="exact (default): decode and resize with Pillow in CPU Python models; device: "
+        "decode with nvImageCodec (Pillow when absent) and resize with torch on the GPU, "
+        "Pillow's bilinear weights applied exactly (on the cpu target: the same code on the CPU)",
+    )
+    parser.add_argument(
         "--calibration-data",
         type=Path,
         default=None,
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         cpu_threads=args.cpu_threads,
         runtime=args.runtime,
         precision=args.precision,
+        gpu_preprocess=args.gpu_preprocess,
     )
     if args.calibration_images < 1:
         raise ConfigError("--calibration-images must be at least 1")
@@ -107,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         "target": settings.target,
         "runtime": settings.runtime,
         "precision": settings.precision,
+        "gpu_preprocess": settings.gpu_preprocess,
         "models": result.models,
         "max_relative_error": {c.name: c.max_relative_error for c in result.checks},
     }

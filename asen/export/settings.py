@@ -13,10 +13,19 @@ from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 TARGETS = ("cpu", "gpu")
 RUNTIMES = ("onnxruntime", "openvino")  # cpu target; the gpu target runs Triton's onnxruntime
 PRECISIONS = ("float32", "int8")  # int8: cpu target, global_head stays float32
+# exact: decode + resize with Pillow in CPU Python models (the reference); device: decode with
+# nvImageCodec and resize with torch ops on the instance's device (a GPU on the gpu target; the
+# cpu target runs the same code on the CPU, which is how it is tested without a GPU)
+GPU_PREPROCESS = ("exact", "device")
 REPOSITORY_FORMAT = 2  # bump when the repository layout or a Python model changes meaning
 
 
-_UNHASHED_DEFAULTS = {"runtime": "onnxruntime", "precision": "float32", "calibration": ""}
+_UNHASHED_DEFAULTS = {
+    "runtime": "onnxruntime",
+    "precision": "float32",
+    "calibration": "",
+    "gpu_preprocess": "exact",
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class ExportSettings:
     runtime: str = "onnxruntime"
     precision: str = "float32"
     calibration: str = ""  # int8: digest of the calibration images (set by the export)
+    gpu_preprocess: str = "exact"  # where preprocess and roi_crop decode and resize
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -49,6 +59,11 @@ class ExportSettings:
         if self.precision not in PRECISIONS:
             raise ConfigError(
                 f"unknown precision {self.precision!r}; choose from {', '.join(PRECISIONS)}"
+            )
+        if self.gpu_preprocess not in GPU_PREPROCESS:
+            raise ConfigError(
+                f"unknown pre-processing {self.gpu_preprocess!r}; "
+                f"choose from {', '.join(GPU_PREPROCESS)}"
             )
         if self.target == "gpu" and (self.runtime, self.precision) != ("onnxruntime", "float32"):
             raise ConfigError(

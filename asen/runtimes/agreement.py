@@ -56,6 +56,10 @@ def compare(
         cosines.append(cosine(have.embedding[0], want.embedding[0]))
         identical.append(np.all(have.roi[0] == want.roi[0], axis=-1))
         shifts.append(np.abs(have.roi[0] - want.roi[0]).max())
+    return _summary(cosines, identical, shifts)
+
+
+def _summary(cosines: list, identical: list, shifts: list) -> Agreement:
     cosines_all = np.concatenate(cosines)
     return Agreement(
         pairs=int(cosines_all.size),
@@ -64,3 +68,21 @@ def compare(
         roi_identical=float(np.concatenate(identical).mean()),
         max_roi_shift_px=float(max(shifts)),
     )
+
+
+def compare_encoded(
+    reference: GraphPipeline,
+    candidate: GraphPipeline,
+    blobs: Sequence[bytes],
+    num_attributes: int,
+) -> Agreement:
+    """`compare` of encoded images, each pipeline decoding them its own way."""
+    attributes = [list(range(num_attributes))]
+    cosines, identical, shifts = [], [], []
+    for data in blobs:
+        want = reference.embed_encoded([data], attributes)
+        have = candidate.embed_encoded([data], attributes)
+        cosines.append(cosine(have.embedding[0], want.embedding[0]))
+        identical.append(np.all(have.roi[0] == want.roi[0], axis=-1))
+        shifts.append(np.abs(have.roi[0] - want.roi[0]).max())
+    return _summary(cosines, identical, shifts)

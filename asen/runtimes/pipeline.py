@@ -14,9 +14,9 @@ import numpy as np
 from PIL import Image
 
 from asen.model.config import ModelConfig
+from asen.runtimes.preprocessing import ExactPreprocessing
 from asen.runtimes.sessions import GraphSession
-from asen_contract.preprocess import global_input
-from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
+from asen_contract.roi import SquareBox, attention_boxes, box_in_source
 from asen_contract.tensors import (
     ATTRIBUTE,
     FEATURES,
@@ -42,13 +42,23 @@ class PipelineOutput:
 
 
 class GraphPipeline:
-    def __init__(self, sessions: Mapping[str, GraphSession], config: ModelConfig) -> None:
+    """`preprocessing`: `ExactPreprocessing` (Pillow, default) or `DevicePreprocessing`; the
+    images given to `embed` are what its `decode` returns (PIL images for the default)."""
+
+    def __init__(
+        self, sessions: Mapping[str, GraphSession], config: ModelConfig, preprocessing=None
+    ) -> None:
         self.sessions = sessions
         self.config = config
+        self.preprocessing = preprocessing or ExactPreprocessing()
+
+    def embed_encoded(self, blobs: list[bytes], attributes: list[list[int]]) -> PipelineOutput:
+        """`embed` of encoded images, decoded by this pipeline's pre-processing."""
+        return self.embed([self.preprocessing.decode(data) for data in blobs], attributes)
 
     def embed(
         self,
-        images: list[Image.Image],
+        images: list[Image.Image],  # or what the pre-processing's `decode` returns
         attributes: list[list[int]],
         record: dict[str, list[Feeds]] | None = None,
     ) -> PipelineOutput:
@@ -59,7 +69,8 @@ class GraphPipeline:
         config = self.config
         ids = np.asarray(attributes, dtype=np.int32)
         batch, count = ids.shape
-        image_feed = np.stack([global_input(img, config.global_size) for img in images])
+        prep = self.preprocessing
+        image_feed = np.stack([prep.global_input(img, config.global_size) for img in images])
         features = self._run(GLOBAL_BACKBONE, {GLOBAL_IMAGE: image_feed}, record)[0]
         head_embedding, attention = self._run(
             GLOBAL_HEAD, {FEATURES: features, ATTRIBUTE: ids}, record
@@ -70,7 +81,7 @@ class GraphPipeline:
             config.threshold,
         ).tolist()
         rois = [
-            box_in_source(SquareBox(*square), images[index // count].size, config.global_size)
+            box_in_source(SquareBox(*square), prep.size(images[index // count]), config.global_size)
             for index, square in enumerate(squares)
         ]
         roi = np.asarray(rois, dtype=np.float32).reshape(batch, count, 4)
@@ -78,7 +89,7 @@ class GraphPipeline:
             return PipelineOutput(head_embedding, roi, attention)
         crops = np.stack(
             [
-                local_input(images[index // count], box, config.local_size)
+                prep.local_input(images[index // count], box, config.local_size)
                 for index, box in enumerate(rois)
             ]
         )

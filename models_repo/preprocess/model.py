@@ -5,15 +5,24 @@ limits, then the official resize + centre crop + ImageNet norm); ATTRIBUTE [K] -
 [K] after a range check, so the native graphs downstream never see a bad id (a bad Gather index
 would fail every request of a batch). A bad request gets its own INVALID_ARG error response; the
 other requests of the batch are unaffected.
+
+The `preprocess` parameter chooses how (`asen export --gpu-preprocess`): `exact` decodes with
+Pillow and resizes with Pillow and numpy; `device` decodes with nvImageCodec (Pillow when it is
+absent or refuses an image) and resizes with torch on the instance's device
+(`asen_contract.resample`, Pillow's weights applied exactly), and on a GPU instance returns
+GLOBAL_IMAGE on the GPU through DLPack.
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
 import asen_contract
-from asen_contract import tensors
+from asen_contract import resample, tensors
+from asen_contract.device_decode import DeviceDecoder
 from asen_contract.errors import InvalidInput
 from asen_contract.images import decode_image
 from asen_contract.model_info import ModelInfo
@@ -24,7 +33,23 @@ class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.info = ModelInfo.from_triton_config(args["model_config"])
         self.limits = self.info.image_limits
-        pb_utils.Logger.log_info(f"preprocess: asen_contract from {asen_contract.__file__}")
+        parameters = json.loads(args["model_config"]).get("parameters", {})
+        self.mode = parameters.get("preprocess", {}).get("string_value", "exact")
+        self.torch = self.decoder = None
+        backend = "pillow"
+        if self.mode == "device":
+            import torch  # the device path only: the exact path needs numpy and Pillow alone
+
+            self.torch = torch
+            device = "cpu"
+            if args.get("model_instance_kind") == "GPU":
+                device = f"cuda:{int(args.get('model_instance_device_id', 0))}"
+            self.decoder = DeviceDecoder(device, self.limits)
+            backend = f"{self.decoder.backend} on {device}"
+        pb_utils.Logger.log_info(
+            f"preprocess: asen_contract from {asen_contract.__file__}; "
+            f"pre-processing {self.mode} ({backend})"
+        )
 
     def execute(self, requests: list) -> list:
         responses = []
@@ -40,16 +65,38 @@ class TritonPythonModel:
         images = pb_utils.get_input_tensor_by_name(request, tensors.IMAGE).as_numpy()
         ids = pb_utils.get_input_tensor_by_name(request, tensors.ATTRIBUTE).as_numpy()
         self.info.check_attribute_ids(ids)
-        inputs = []
-        for row, encoded in enumerate(images.reshape(-1)):
-            try:
-                image = decode_image(bytes(encoded), self.limits)
-            except InvalidInput as error:
-                raise type(error)(f"{tensors.IMAGE} row {row}: {error}") from error
-            inputs.append(global_input(image, self.info.global_size))
+        blobs = [bytes(encoded) for encoded in images.reshape(-1)]
+        if self.decoder is not None:
+            global_image = self._on_device(blobs)
+        else:
+            global_image = pb_utils.Tensor(tensors.GLOBAL_IMAGE, self._exact(blobs))
         return pb_utils.InferenceResponse(
             output_tensors=[
-                pb_utils.Tensor(tensors.GLOBAL_IMAGE, np.stack(inputs)),
+                global_image,
                 pb_utils.Tensor(tensors.ATTRIBUTE_IDS, ids.astype(np.int32)),
             ]
         )
+
+    def _exact(self, blobs: list[bytes]) -> np.ndarray:
+        inputs = []
+        for row, encoded in enumerate(blobs):
+            try:
+                image = decode_image(encoded, self.limits)
+            except InvalidInput as error:
+                raise type(error)(f"{tensors.IMAGE} row {row}: {error}") from error
+            inputs.append(global_input(image, self.info.global_size))
+        return np.stack(inputs)
+
+    def _on_device(self, blobs: list[bytes]):
+        torch = self.torch
+        try:
+            pixels = self.decoder.decode(blobs)
+        except InvalidInput as error:
+            raise type(error)(f"{tensors.IMAGE} {error}") from error
+        size = self.info.global_size
+        batch = torch.stack([resample.global_input(p, size) for p in pixels])
+        if batch.device.type == "cpu":
+            return pb_utils.Tensor(tensors.GLOBAL_IMAGE, batch.numpy())
+        torch.cuda.current_stream(batch.device).synchronize()  # complete before Triton reads it
+        dlpack = torch.utils.dlpack.to_dlpack(batch)
+        return pb_utils.Tensor.from_dlpack(tensors.GLOBAL_IMAGE, dlpack)

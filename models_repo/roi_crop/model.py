@@ -6,15 +6,22 @@ from the IMAGE bytes (see docs/triton.md for why that beats passing the decoded 
 ensemble). On a CPU instance everything is numpy. On a GPU instance the attention map arrives on
 the device through DLPack, the boxes are computed there with torch, and the local tensors are
 returned on the device.
+
+The `preprocess` parameter (`asen export --gpu-preprocess`): `exact` decodes and crops with
+Pillow on the CPU; `device` decodes with nvImageCodec (Pillow when absent) and crops and resizes
+with torch on the instance's device (`asen_contract.resample`, exact to Pillow's weights).
 """
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
 import asen_contract
-from asen_contract import tensors
+from asen_contract import resample, tensors
+from asen_contract.device_decode import DeviceDecoder
 from asen_contract.images import decode_image
 from asen_contract.model_info import ModelInfo
 from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
@@ -24,13 +31,22 @@ class TritonPythonModel:
     def initialize(self, args: dict) -> None:
         self.info = ModelInfo.from_triton_config(args["model_config"])
         self.limits = self.info.image_limits
-        self.torch = self.device = None
-        if args.get("model_instance_kind") == "GPU":
-            import torch  # the gpu target only: the cpu target needs numpy and Pillow alone
+        parameters = json.loads(args["model_config"]).get("parameters", {})
+        self.mode = parameters.get("preprocess", {}).get("string_value", "exact")
+        self.torch = self.device = self.decoder = None
+        on_gpu = args.get("model_instance_kind") == "GPU"
+        if on_gpu or self.mode == "device":
+            import torch  # the gpu target or the device path: the cpu target needs numpy alone
 
             self.torch = torch
-            self.device = torch.device(f"cuda:{int(args.get('model_instance_device_id', 0))}")
-        pb_utils.Logger.log_info(f"roi_crop: asen_contract from {asen_contract.__file__}")
+            index = int(args.get("model_instance_device_id", 0))
+            self.device = torch.device(f"cuda:{index}" if on_gpu else "cpu")
+        if self.mode == "device":
+            self.decoder = DeviceDecoder(self.device, self.limits)
+        pb_utils.Logger.log_info(
+            f"roi_crop: asen_contract from {asen_contract.__file__}; pre-processing {self.mode}"
+            + (f" ({self.decoder.backend} on {self.device})" if self.decoder else "")
+        )
 
     def execute(self, requests: list) -> list:
         responses = []
@@ -43,7 +59,7 @@ class TritonPythonModel:
         return responses
 
     def _attention(self, request):
-        """[B, K, h, w]: numpy on a CPU instance, a torch tensor on the GPU otherwise."""
+        """[B, K, h, w]: numpy without torch, a torch tensor on the instance's device otherwise."""
         tensor = pb_utils.get_input_tensor_by_name(request, tensors.ATTENTION)
         if self.torch is None:
             return tensor.as_numpy()
@@ -55,26 +71,48 @@ class TritonPythonModel:
         info = self.info
         size = info.global_size
         images = pb_utils.get_input_tensor_by_name(request, tensors.IMAGE).as_numpy().reshape(-1)
+        blobs = [bytes(encoded) for encoded in images]
         attention = self._attention(request)
         batch, count, height, width = attention.shape
         flat = attention.reshape(batch * count, height, width)
         squares = attention_boxes(flat, size, info.threshold).tolist()
+        if self.decoder is not None:
+            pixels = self.decoder.decode(blobs)
+            sizes = [(int(p.shape[2]), int(p.shape[1])) for p in pixels]
+        else:
+            pixels = [decode_image(encoded, self.limits) for encoded in blobs]
+            sizes = [image.size for image in pixels]
         rois, crops = [], []
-        for row, encoded in enumerate(images):
-            image = decode_image(bytes(encoded), self.limits)
+        for row, image in enumerate(pixels):
             row_squares = squares[row * count : (row + 1) * count]
-            boxes = [box_in_source(SquareBox(*s), image.size, size) for s in row_squares]
+            boxes = [box_in_source(SquareBox(*s), sizes[row], size) for s in row_squares]
             rois.append(boxes)
             if info.local_size:
-                crops.append(np.stack([local_input(image, b, info.local_size) for b in boxes]))
+                crops.append(self._crops(image, boxes))
         roi = np.asarray(rois, dtype=np.float32).reshape(batch, count, 4)
         outputs = [pb_utils.Tensor(tensors.ROI, roi)]
         if info.local_size:
-            local = np.stack(crops)
-            if self.torch is not None:
-                on_device = self.torch.from_numpy(local).to(self.device)  # complete before read
-                dlpack = self.torch.utils.dlpack.to_dlpack(on_device)
-                outputs.append(pb_utils.Tensor.from_dlpack(tensors.LOCAL_IMAGE, dlpack))
-            else:
-                outputs.append(pb_utils.Tensor(tensors.LOCAL_IMAGE, local))
+            outputs.append(self._local_image(crops))
         return pb_utils.InferenceResponse(output_tensors=outputs)
+
+    def _crops(self, image, boxes):
+        if self.decoder is not None:
+            return self.torch.stack(
+                [resample.local_input(image, b, self.info.local_size) for b in boxes]
+            )
+        return np.stack([local_input(image, b, self.info.local_size) for b in boxes])
+
+    def _local_image(self, crops):
+        torch = self.torch
+        if self.decoder is not None:
+            local = torch.stack(crops)
+        else:
+            local = np.stack(crops)
+            if torch is None:
+                return pb_utils.Tensor(tensors.LOCAL_IMAGE, local)
+            local = torch.from_numpy(local).to(self.device)
+        if local.device.type == "cpu":
+            return pb_utils.Tensor(tensors.LOCAL_IMAGE, local.numpy())
+        torch.cuda.current_stream(local.device).synchronize()  # complete before Triton reads it
+        dlpack = torch.utils.dlpack.to_dlpack(local)
+        return pb_utils.Tensor.from_dlpack(tensors.LOCAL_IMAGE, dlpack)

@@ -50,6 +50,11 @@ def test_model_version_names_checkpoint_and_settings():
     assert model_version(sha, ExportSettings()) == cpu
     assert model_version(sha, ExportSettings(max_image_pixels=10)) != cpu
     assert model_version(sha, ExportSettings(target="gpu")).split("-")[2] == "gpu"
+    exact = model_version(sha, ExportSettings(target="gpu", gpu_preprocess="exact"))
+    assert exact == model_version(sha, ExportSettings(target="gpu"))  # the default is unhashed
+    assert model_version(sha, ExportSettings(target="gpu", gpu_preprocess="device")) != exact
+    with pytest.raises(AsenError, match="unknown pre-processing"):
+        ExportSettings(gpu_preprocess="fast")
 
 
 def test_refuses_to_overwrite_an_unrelated_folder(small_checkpoint, tmp_path):

@@ -78,3 +78,34 @@ def test_preprocess_decodes_on_cpu_and_ensemble_is_the_same(gpu_repository, smal
     assert gpu.ensemble_scheduling == cpu.ensemble_scheduling
     assert gpu.parameters["model_version"].string_value.split("-")[2] == "gpu"
     assert gpu.parameters["model_version"] != cpu.parameters["model_version"]
+
+
+@pytest.fixture(scope="module")
+def device_repository(small_checkpoint, tmp_path_factory):
+    out = tmp_path_factory.mktemp("repo") / "gpu-device"
+    return export(small_checkpoint, out, target="gpu", gpu_preprocess="device")
+
+
+def test_device_preprocess_decodes_and_resizes_on_gpu(device_repository, gpu_repository):
+    """`--gpu-preprocess device`: preprocess and roi_crop on GPU instances with the parameter
+    their model.py reads; the graphs and the ensemble are unchanged; the version differs."""
+    preprocess = parse(device_repository / "preprocess" / "config.pbtxt")
+    roi_crop = parse(device_repository / "roi_crop" / "config.pbtxt")
+    assert [(g.kind, g.count) for g in preprocess.instance_group] == [(Group.KIND_GPU, 2)]
+    assert [(g.kind, g.count) for g in roi_crop.instance_group] == [(Group.KIND_GPU, 2)]
+    for config in (preprocess, roi_crop):
+        assert config.parameters["preprocess"].string_value == "device"
+    exact = parse(gpu_repository / "preprocess" / "config.pbtxt")
+    assert exact.parameters["preprocess"].string_value == "exact"
+    for name in ("preprocess", "roi_crop"):
+        source = (device_repository / name / "1" / "model.py").read_text()
+        assert "DeviceDecoder" in source and "from_dlpack" in source
+        copied = device_repository / name / "1" / "asen_contract"
+        assert (copied / "resample.py").is_file() and (copied / "device_decode.py").is_file()
+    device, exact_ensemble = (
+        parse(r / "asen" / "config.pbtxt") for r in (device_repository, gpu_repository)
+    )
+    assert device.ensemble_scheduling == exact_ensemble.ensemble_scheduling
+    version = device.parameters["model_version"].string_value
+    assert version != exact_ensemble.parameters["model_version"].string_value
+    assert version.split("-")[2] == "gpu"

@@ -1,0 +1,74 @@
+"""The two ways the served pre-processing can run, behind one interface for `GraphPipeline`.
+
+- `ExactPreprocessing`: Pillow decode, resize and crop (`asen_contract.images`, `.preprocess`,
+  `.roi`): the reference, the cpu target and the gpu target's default (`--gpu-preprocess exact`).
+- `DevicePreprocessing`: nvImageCodec decode (Pillow when absent) and torch resize and crop on a
+  device (`asen_contract.device_decode`, `.resample`): the gpu target's `--gpu-preprocess device`,
+  here on any torch device (the CPU where there is no GPU).
+
+An "image" is whatever `decode` returns (a PIL image, or a [3, H, W] uint8 tensor); the inputs
+come back as numpy float32 for the graph sessions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from asen_contract import preprocess, resample, roi
+from asen_contract.images import ImageLimits, decode_image
+from asen_contract.roi import SourceBox
+
+DEFAULT_LIMITS = ImageLimits()
+
+
+class ExactPreprocessing:
+    name = "exact"
+
+    def __init__(self, limits: ImageLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+
+    def decode(self, data: bytes) -> Any:
+        return decode_image(data, self.limits)
+
+    def size(self, image) -> tuple[int, int]:
+        return image.size
+
+    def global_input(self, image, size: int) -> np.ndarray:
+        return preprocess.global_input(image, size)
+
+    def local_input(self, image, box: SourceBox, size: int) -> np.ndarray:
+        return roi.local_input(image, box, size)
+
+    def global_pixels(self, image, size: int) -> np.ndarray:
+        """The resized, centre-cropped 8-bit pixels [3, size, size] (before normalisation)."""
+        cropped = preprocess.center_crop(preprocess.resize_shorter_side(image, size), size)
+        return np.asarray(cropped).transpose(2, 0, 1)
+
+
+class DevicePreprocessing:
+    name = "device"
+
+    def __init__(
+        self, device: str = "cpu", limits: ImageLimits = DEFAULT_LIMITS, use_nvimgcodec: bool = True
+    ) -> None:
+        from asen_contract.device_decode import DeviceDecoder
+
+        self.decoder = DeviceDecoder(device, limits, use_nvimgcodec)
+
+    def decode(self, data: bytes) -> Any:
+        return self.decoder.decode([data])[0]
+
+    def size(self, image) -> tuple[int, int]:
+        return int(image.shape[2]), int(image.shape[1])
+
+    def global_input(self, image, size: int) -> np.ndarray:
+        return resample.global_input(image, size).cpu().numpy()
+
+    def local_input(self, image, box: SourceBox, size: int) -> np.ndarray:
+        return resample.local_input(image, box, size).cpu().numpy()
+
+    def global_pixels(self, image, size: int) -> np.ndarray:
+        pixels = resample.resize_shorter_side(image, size, crop=size)
+        return pixels.cpu().numpy().astype(np.uint8)
