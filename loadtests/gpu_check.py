@@ -7,6 +7,10 @@
    or the command fails naming the worst image;
 4. print the served throughput at several concurrencies.
 
+`--gpu-preprocess device` checks the device pre-processing instead (nvImageCodec decode and torch
+resize on the GPU): its resize is exact, nvJPEG's decoding may not be, and this check says
+whether the embeddings still meet the parity rule.
+
 `--dry-run` does all of it on a machine without a GPU: it still exports (and so checks) the gpu
 target, then serves the cpu target with the wheel's tritonserver instead, so every step but the
 GPU itself is exercised (the test suite runs it with `--small`). Prints one JSON object; exit
@@ -87,6 +91,12 @@ def main() -> int:
     parser.add_argument("--tritonserver", type=Path, default=OFFICIAL_TRITONSERVER)
     parser.add_argument("--dry-run", action="store_true", help="no GPU: serve the cpu target")
     parser.add_argument("--small", action="store_true", help="tiny random model (tests)")
+    parser.add_argument(
+        "--gpu-preprocess",
+        choices=("exact", "device"),
+        default="exact",
+        help="where preprocess and roi_crop decode and resize (asen export)",
+    )
     parser.add_argument("--synthetic-images", type=int, default=12)
     parser.add_argument("--photos", type=int, default=6)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
@@ -99,11 +109,14 @@ def main() -> int:
         path = args.checkpoint or random_checkpoint(work / "model.pt", small=args.small)
         checkpoint = load_checkpoint(path)
         step(started, "exporting the gpu target")
-        gpu = export_repository(checkpoint, work / "gpu", ExportSettings(target="gpu"))
+        preprocess = args.gpu_preprocess
+        gpu_settings = ExportSettings(target="gpu", gpu_preprocess=preprocess)
+        gpu = export_repository(checkpoint, work / "gpu", gpu_settings)
         repository, tritonserver = gpu.repository, args.tritonserver
         if args.dry_run:
             step(started, "dry run: exporting the cpu target to serve instead")
-            repository = export_repository(checkpoint, work / "cpu", ExportSettings()).repository
+            cpu_settings = ExportSettings(gpu_preprocess=preprocess)
+            repository = export_repository(checkpoint, work / "cpu", cpu_settings).repository
             tritonserver = None
         images = parity_images(work, args.synthetic_images, args.photos)
         http, grpc, metrics = free_ports(3)
@@ -127,6 +140,7 @@ def main() -> int:
     report = {
         "target_served": "cpu (dry run)" if args.dry_run else "gpu",
         "gpu_model_version": gpu.model_version,
+        "gpu_preprocess": args.gpu_preprocess,
         "checkpoint": str(args.checkpoint) if args.checkpoint else "random-init",
         "parity": parity,
         "throughput": runs,

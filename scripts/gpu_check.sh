@@ -4,6 +4,7 @@
 #
 #   scripts/gpu_check.sh [--checkpoint MODEL] [--tritonserver PATH] [--concurrency 1 4 16 64]
 #   scripts/gpu_check.sh --dry-run      # no GPU: the same steps, serving the cpu target
+#   scripts/gpu_check.sh --gpu-preprocess device   # decode (nvImageCodec) and resize on the GPU
 #
 # Exports the gpu target, serves it, checks fused cosine >= 0.9999 and identical RoI boxes against
 # the in-process CPU float32 embedder, prints throughput; see loadtests/gpu_check.py.

@@ -40,12 +40,17 @@ def run_script(*command: str) -> tuple[int, dict, str]:
 
 
 def test_gpu_check_dry_run_exports_serves_and_checks_parity():
+    """With the device pre-processing: the served preprocess and roi_crop run the torch resize
+    (on the CPU here) and nvImageCodec's CPU decoder, and must still equal the in-process
+    Pillow path exactly enough for the parity rule (the default exact path is served by every
+    other Triton test)."""
     code, report, stderr = run_script(
         "bash", "scripts/gpu_check.sh", "--dry-run", "--small", "--synthetic-images", "4",
-        "--photos", "2", "--concurrency", "1", "3", "--seconds", "1",
+        "--photos", "2", "--concurrency", "1", "3", "--seconds", "1", "--gpu-preprocess", "device",
     )  # fmt: skip
     assert code == 0, stderr[-3000:]
     assert "-gpu-" in report["gpu_model_version"]  # the gpu target was exported (and checked)
+    assert report["gpu_preprocess"] == "device"
     assert report["target_served"] == "cpu (dry run)"
     parity = report["parity"]
     assert parity["passed"] and parity["pairs"] == 6 * 8
@@ -74,7 +79,11 @@ def test_gpu_bench_dry_run_reports_throughput_and_decode_share(batches):
     )  # fmt: skip
     assert code == 0, stderr[-3000:]
     assert report["target"] == "cpu (dry run)"
-    assert [point["batch"] for point in report["points"]] == [1, 2]
+    assert set(report["model_versions"]) == {"exact", "device"} and not report["interrupted"]
+    assert [(p["preprocess"], p["batch"]) for p in report["points"]] == [
+        ("exact", 1), ("exact", 2), ("device", 1), ("device", 2)
+    ]  # fmt: skip
+    assert set(report["best"]) == {"exact", "device"}
     for point in report["points"]:
         assert point["images_per_s"] > 0 and point["requests"] > 0
         assert point["gpu_utilisation_percent"] is None  # no nvidia-smi here
