@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TOOLS_STAMP := tools/bin/.installed
 PROTO_STAMP := gateway/generated/.built
 
-.PHONY: venv tools proto demo test lint format bench-triton bench-gateway bench-runtimes gpu-check gpu-bench soak soak-short clean
+.PHONY: venv tools proto demo test lint format bench-triton bench-gateway bench-runtimes bench-served gpu-check gpu-bench soak soak-short clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ soak-short: venv tools
 
 bench-runtimes: venv
 	$(PY) loadtests/bench_runtimes.py --out runs/bench-runtimes
+
+# The served ensemble against the bare runtime's limit, alternating rounds in one run.
+bench-served: venv
+	$(PY) loadtests/bench_served_vs_bare.py --out runs/served-vs-bare
 
 # GPU machines (official Triton at /opt/tritonserver or TRITONSERVER=...); DRY_RUN=1 runs them
 # on a CPU with the cpu target. Each stops after 8 minutes.

@@ -1,0 +1,247 @@
+"""Benchmark: the served ensemble against the bare runtime's limit, side by side in one run.
+
+The bare limit is the same repository's graphs (`global_backbone`, `global_head`,
+`local_branch`) run in this process, each at its best batch size and layout (streams x
+intra-op threads, found by a first sweep), combined as `1 / sum(1 / graph images/s)`: what the
+runtime can do with no decoding, no pre-processing, no RoI crop and no serving. The served
+figure is the Triton ensemble under a closed loop of concurrent single-image requests (photo-sized
+JPEG bytes in, fused embedding out), so it also pays for decoding, pre-processing, the crop, the
+Python backend and the load generator, all on the same cores.
+
+The two are measured in alternation, `--rounds` times (bare first in even rounds, served first in
+odd ones), while the server stays up (idle while the bare graphs run), so load from other
+programs on a shared machine reaches both; each round gives one ratio, and the report gives their
+median and spread.
+
+On a shared machine the wall-clock ratio also measures how the kernel shares the cores: the bare
+graphs run `streams x threads` threads, the server a dozen processes, and under load each gets a
+share of the cores by its runnable threads, not by its need. So every round also counts CPU time
+(`/proc`: the tritonserver process tree, and this process for the bare graphs and for the load
+generator): `cpu_ratio` = bare CPU seconds per image (the three graphs at their best settings) /
+served CPU seconds per image (server and client). It says which share of the served CPU goes to
+the graphs, and what the served/bare ratio would be on a machine where both kept the cores busy.
+
+    .venv/bin/python loadtests/bench_served_vs_bare.py [--variant onnxruntime/float32]
+        [--rounds 3] [--seconds 15] [--concurrency 4] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import tritonclient.grpc as grpcclient
+from bench_models import random_checkpoint, synthetic_set
+from bench_runtimes import measure, pipeline_limit
+from triton_load import closed_loop, compute_shares, compute_us, ensemble_inputs, photo_jpegs
+
+from asen.checkpoint import load_checkpoint
+from asen.data.dataset import open_dataset
+from asen.export.onnx_graphs import graph_specs, model_geometry
+from asen.export.repository import export_repository
+from asen.export.settings import ExportSettings
+from asen.runtimes.sessions import open_session
+from asen.triton.launcher import TritonServer
+from asen.triton.ports import free_ports
+from asen_contract.tensors import ENSEMBLE
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and all its live descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                stack.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue  # exited meanwhile
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def bare_graphs(repository: Path, model, runtime: str, batches, layouts) -> tuple[dict, dict]:
+    """(sessions by (graph, threads), feeds by (graph, batch)) of the repository's graphs."""
+    specs = {spec.name: spec for spec in graph_specs(model, model_geometry(model))}
+    sessions, feeds = {}, {}
+    torch.manual_seed(0)
+    for name, spec in specs.items():
+        path = repository / name / "1" / "model.onnx"
+        for streams, threads in layouts:
+            pool = sessions.setdefault((name, threads), [])
+            while len(pool) < streams:
+                pool.append(open_session(path, runtime, threads))
+        for batch in batches:
+            tensors = spec.example(batch, 1)
+            feeds[(name, batch)] = {n: t.numpy() for n, t in zip(spec.inputs, tensors, strict=True)}
+    return sessions, feeds
+
+
+def sweep(sessions, feeds, batches, layouts, seconds: float) -> dict[str, dict]:
+    """Each graph's best (batch, streams, threads) and its images/s, one pass over the grid."""
+    best: dict[str, dict] = {}
+    graphs = sorted({graph for graph, _ in feeds})
+    for graph in graphs:
+        for batch in batches:
+            for streams, threads in layouts:
+                pool = sessions[(graph, threads)][:streams]
+                pool[0].run(feeds[(graph, batch)])  # warm-up
+                rate = measure(pool, feeds[(graph, batch)], batch, seconds)
+                if rate > best.get(graph, {}).get("images_per_s", 0.0):
+                    best[graph] = {"batch": batch, "streams": streams, "threads": threads,
+                                   "images_per_s": round(rate, 2)}  # fmt: skip
+    return best
+
+
+def bare_limit(sessions, feeds, best: dict[str, dict], seconds: float) -> dict:
+    """Wall-clock limit and CPU cost per image of the graphs at their best settings."""
+    rates, cpu_ms = {}, {}
+    for graph, setting in best.items():
+        pool = sessions[(graph, setting["threads"])][: setting["streams"]]
+        batch = setting["batch"]
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
+        rates[graph] = measure(pool, feeds[(graph, batch)], batch, seconds)
+        images = rates[graph] * (time.perf_counter() - wall_before)
+        cpu_ms[graph] = (time.process_time() - cpu_before) * 1000 / images
+    return {
+        "images_per_s": round(pipeline_limit(rates), 3),
+        "per_graph": {g: round(v, 2) for g, v in rates.items()},
+        "cpu_ms_per_image": round(sum(cpu_ms.values()), 2),
+        "cpu_ms_per_image_per_graph": {g: round(v, 2) for g, v in cpu_ms.items()},
+    }
+
+
+def served_load(server, images, args, attributes: int) -> dict:
+    """Closed-loop load on the ensemble with its CPU cost (server tree, load generator)."""
+    before = compute_us(server.metrics_url)
+    server_cpu, client_cpu = tree_cpu_seconds(server.process.pid), time.process_time()
+    wall = time.perf_counter()
+    run = closed_loop(server.grpc_url, images, args.concurrency, args.seconds, attributes)
+    images_done = run["images_per_s"] * (time.perf_counter() - wall)
+    server_ms = (tree_cpu_seconds(server.process.pid) - server_cpu) * 1000 / images_done
+    client_ms = (time.process_time() - client_cpu) * 1000 / images_done
+    run["cpu_ms_per_image"] = round(server_ms + client_ms, 2)
+    run["cpu_ms_per_image_server"] = round(server_ms, 2)
+    run["cpu_ms_per_image_client"] = round(client_ms, 2)
+    run["compute_shares"] = compute_shares(before, compute_us(server.metrics_url))
+    return run
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None, help="default: random full size")
+    parser.add_argument("--small", action="store_true", help="tiny random model (tests)")
+    parser.add_argument("--variant", default="onnxruntime/float32", help="RUNTIME/PRECISION")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=15, help="served, per round")
+    parser.add_argument("--bare-seconds", type=float, default=3, help="per graph and round")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--layouts", nargs="+", default=["1x2", "2x1"], help="STREAMSxTHREADS")
+    parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--max-batch", type=int, default=16)
+    parser.add_argument("--queue-delay-us", type=int, default=2000)
+    parser.add_argument("--data", type=Path, default=None, help="data set root (INT8)")
+    parser.add_argument("--calibration-images", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=None, help="write served_vs_bare.json")
+    args = parser.parse_args()
+    layouts = [tuple(int(v) for v in layout.split("x")) for layout in args.layouts]
+    runtime, precision = args.variant.split("/")
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        path = args.checkpoint or random_checkpoint(work / "model.pt", small=args.small)
+        checkpoint = load_checkpoint(path)
+        calibration = []
+        if precision == "int8":
+            data = args.data or synthetic_set(work / "synth", train=args.calibration_images)
+            calibration = open_dataset(data).images("train")[: args.calibration_images]
+        settings = ExportSettings(
+            max_batch=args.max_batch,
+            queue_delay_us=args.queue_delay_us,
+            cpu_threads=args.cpu_threads,
+            runtime=runtime,
+            precision=precision,
+        )
+        log(started, f"exporting {args.variant}")
+        repository = work / "repository"
+        export_repository(checkpoint, repository, settings, calibration=calibration)
+        model = checkpoint.model.eval()
+        sessions, feeds = bare_graphs(repository, model, runtime, args.batches, layouts)
+        log(started, "bare graphs: sweeping batch sizes and layouts")
+        best = sweep(sessions, feeds, args.batches, layouts, args.bare_seconds)
+        images = photo_jpegs(24)
+        rounds = []
+        http, grpc, metrics = free_ports(3)
+        with TritonServer(repository, http, grpc, metrics) as server:
+            client = grpcclient.InferenceServerClient(server.grpc_url)
+            for image in images[:4]:  # warm-up: every model instance sees traffic
+                client.infer(ENSEMBLE, ensemble_inputs([image], [[0]]))
+            for index in range(args.rounds):
+                order = ("bare", "served") if index % 2 == 0 else ("served", "bare")
+                result = {}
+                for kind in order:
+                    log(started, f"round {index + 1}/{args.rounds}: {kind}")
+                    if kind == "bare":
+                        result["bare"] = bare_limit(sessions, feeds, best, args.bare_seconds)
+                    else:
+                        attributes = checkpoint.config.num_attributes
+                        result["served"] = served_load(server, images, args, attributes)
+                served, bare = result["served"], result["bare"]
+                result["ratio"] = round(served["images_per_s"] / bare["images_per_s"], 3)
+                result["cpu_ratio"] = round(
+                    bare["cpu_ms_per_image"] / served["cpu_ms_per_image"], 3
+                )
+                result["load_average"] = round(os.getloadavg()[0], 2)
+                rounds.append(result)
+    ratios = [r["ratio"] for r in rounds]
+    cpu_ratios = [r["cpu_ratio"] for r in rounds]
+    report = {
+        "variant": args.variant,
+        "model": "small" if args.small else "ASEN++ full size, K = 1",
+        "best_bare_settings": best,
+        "ratio_median": round(statistics.median(ratios), 3),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
+        "cpu_ratio_min": min(cpu_ratios),
+        "cpu_ratio_max": max(cpu_ratios),
+        "rounds": rounds,
+        "settings": {
+            "concurrency": args.concurrency,
+            "served_seconds": args.seconds,
+            "bare_seconds": args.bare_seconds,
+            "cpu_threads": args.cpu_threads,
+            "max_batch": args.max_batch,
+            "queue_delay_us": args.queue_delay_us,
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_before": round(load_before, 2),
+            "load_average_after": round(os.getloadavg()[0], 2),
+        },
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "served_vs_bare.json").write_text(text + "\n")
+    return 0
+
+
+def log(started: float, message: str) -> None:
+    print(f"[{time.monotonic() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
