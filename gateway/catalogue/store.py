@@ -282,6 +282,13 @@ class CatalogueStore:
             self._loaded.add(entry.collection)
 
         await self._write(deadline, create)
+        # Another gateway may have registered the version while the collection was being
+        # built (a StartReindex marking it `building`): keep its entry rather than overwrite
+        # it. Milvus has no conditional write, so this narrows the race to a read and a write.
+        self._entries.pop(entry.model_version, None)
+        registered = await self.entry(entry.model_version, deadline)
+        if registered is not None:
+            return registered
         await self._put_entry(entry, deadline)
         return entry
 

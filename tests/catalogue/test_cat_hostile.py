@@ -181,3 +181,41 @@ async def test_one_search_is_bounded_in_results_across_attributes(tmp_path, monk
         assert "2 attributes x top_k 6 = 12 results" in refused.value.details()
         found = await stub.SearchItems(pb.SearchItemsRequest(image=image, attributes=both, top_k=5))
         assert [r.attribute for r in found.results] == both
+
+
+async def test_a_reindex_started_while_another_gateway_creates_the_version_stays_building(
+    lite_server,
+) -> None:
+    """Two gateways of a new model version on one Milvus: one's first UpsertItems creates the
+    version's collection (ready) while the other's StartReindex creates it as building. The
+    plain creation wrote its `ready` entry over the reindex's `building` one, so searches were
+    served from a half-built catalogue. The interleaving is forced: the reindex acts while the
+    plain creation is building the collection."""
+    from gateway.catalogue.registry import BUILDING
+    from gateway.catalogue.settings import CatalogueSettings
+
+    def store() -> CatalogueStore:
+        settings = CatalogueSettings(
+            uri=lite_server.uri, index_type="FLAT", vector_type="float32", prefix="race"
+        )
+        return CatalogueStore(settings)
+
+    plain, reindex = store(), store()
+    try:
+        original = plain._write
+
+        async def write_then_reindex(deadline, call):
+            result = await original(deadline, call)
+            if call.__name__ == "create":  # the collection is there, plain's entry is not yet
+                await reindex.ensure_version(
+                    "new", DIM, GLOBAL_DIM, [0], soon(), state=BUILDING, source_version="old"
+                )
+            return result
+
+        plain._write = write_then_reindex
+        await plain.ensure_version("new", DIM, GLOBAL_DIM, [0], soon())
+        reindex._entries.clear()
+        assert (await reindex.entry("new", soon())).state == BUILDING
+    finally:
+        await plain.close()
+        await reindex.close()
