@@ -28,7 +28,8 @@ def save_contact_sheet(
 ) -> Path:
     rows = math.ceil(len(cells) / columns)
     lines = max((cell.title.count("\n") + 1 for cell in cells), default=1)
-    figure = Figure(figsize=(2.2 * columns, (2.2 + 0.15 * lines) * rows + 0.5))
+    height = (2.2 + 0.15 * lines) * rows + 0.5
+    figure = Figure(figsize=(2.2 * columns, height))
     FigureCanvasAgg(figure)
     figure.suptitle(heading, fontsize=10)
     for number, cell in enumerate(cells):
@@ -49,7 +50,7 @@ def save_contact_sheet(
         for spine in axes.spines.values():
             spine.set_edgecolor("tab:blue" if cell.highlight else "0.7")
             spine.set_linewidth(3 if cell.highlight else 1)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.45 / height))  # the heading keeps its own band
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=90)
     return out
