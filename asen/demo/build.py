@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,25 @@ def run_asen(*args: str) -> str:
     return completed.stdout
 
 
+STAMP = "settings.json"
+
+
+def forget_stale_builds(settings: DemoSettings) -> None:
+    """Remove the data, model and repository of an earlier run made with other settings (an
+    older version of the demo), so that they are rebuilt instead of silently reused."""
+    current = json.dumps(dataclasses.asdict(settings), default=str, sort_keys=True)
+    stamp = settings.workdir / STAMP
+    if stamp.is_file() and stamp.read_text() == current:
+        return
+    stale = [path for path in built_paths(settings) if path.exists()]
+    if stale:
+        print(f"the demo's settings changed: rebuilding {', '.join(map(str, stale))}")
+    for path in stale:
+        shutil.rmtree(path)
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current)
+
+
 def make_data(settings: DemoSettings) -> None:
     if (settings.data / "attributes.json").is_file():
         print(f"data set: {settings.data} (already there)")
@@ -41,13 +62,15 @@ def train_model(settings: DemoSettings) -> None:
     run_asen("train", *settings_to_flags(settings.training()), "--json")
 
 
-def evaluate_model(settings: DemoSettings) -> dict:
-    report_path = settings.run / "test_report.json"
+def evaluate_model(settings: DemoSettings, checkpoint: Path, name: str) -> dict:
+    """`asen evaluate --json` of a checkpoint on the test split (MAP, chance, same/different
+    similarity, attention localisation), kept as RUNDIR/test_report_NAME.json."""
+    report_path = settings.run / f"test_report_{name}.json"
     if report_path.is_file():
         return json.loads(report_path.read_text())
     output = run_asen(
-        "evaluate", "--checkpoint", str(settings.model_path), "--data", str(settings.data),
-        "--split", "test", "--json",
+        "evaluate", "--checkpoint", str(checkpoint), "--data", str(settings.data),
+        "--split", "test", "--json", "--no-progress",
     )  # fmt: skip
     report_path.write_text(output)
     return json.loads(output)
@@ -68,4 +91,4 @@ def export_repository(settings: DemoSettings) -> None:
 
 
 def built_paths(settings: DemoSettings) -> list[Path]:
-    return [settings.data, settings.model_path, settings.repository]
+    return [settings.data, settings.run, settings.repository]

@@ -13,6 +13,7 @@ from PIL import Image
 
 from asen.client import AsenClient, Sha256Ref
 from asen.data import open_dataset
+from asen.data.regions import AttributeRegions
 from asen.visualize.attention import save_attention_grid
 
 
@@ -20,6 +21,7 @@ from asen.visualize.attention import save_attention_grid
 class LabelledImage:
     path: Path
     values: dict[str, int]  # attribute name -> value id
+    image_id: int = -1  # line in filenames_test.txt
 
 
 def test_images(data_root: Path) -> list[LabelledImage]:
@@ -34,7 +36,7 @@ def test_images(data_root: Path) -> list[LabelledImage]:
             labels.setdefault(int(image_id), {})[names[attribute]] = int(value)
     paths = dataset.images("test")
     complete = [i for i, values in sorted(labels.items()) if len(values) == len(names)]
-    return [LabelledImage(paths[i], labels[i]) for i in complete]
+    return [LabelledImage(paths[i], labels[i], i) for i in complete]
 
 
 def similarity_by_agreement(
@@ -87,7 +89,11 @@ def save_attention_pictures(
     attributes: list[str],
     value_name: Callable[[LabelledImage, str], str],
     folder: Path,
+    regions: AttributeRegions | None = None,
+    attribute_ids: dict[str, int] | None = None,
 ) -> list[Path]:
+    """Per image, every attribute's attention map with its RoI box (and, with `regions`, the
+    attribute's ground-truth region, dashed)."""
     saved = []
     for number, image in enumerate(images, start=1):
         result = client.embed(image.path.read_bytes(), attributes, include_attention=True)
@@ -100,6 +106,11 @@ def save_attention_pictures(
                 [f"{name}: {value_name(image, name)}" for name in attributes],
                 folder / f"attention_{number}.png",
                 columns=3,
+                regions=(
+                    [regions.of(image.image_id, attribute_ids[name]) for name in attributes]
+                    if regions is not None and attribute_ids is not None
+                    else None
+                ),
             )
         )
     return saved

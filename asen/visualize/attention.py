@@ -44,7 +44,10 @@ def draw_attention(
     attention: np.ndarray,
     roi: Sequence[float] | None,
     title: str,
+    region: Sequence[Sequence[float]] = (),
 ) -> None:
+    """Heatmap over the image, the RoI box (white) and, when given, the attribute's ground-truth
+    region boxes (dashed green)."""
     heat, (x0, y0, x1, y1) = attention_in_source(attention, image.size)
     axes.imshow(image)
     axes.imshow(heat, cmap="jet", alpha=0.45, extent=(x0, x1, y1, y0), interpolation="bilinear")
@@ -55,6 +58,13 @@ def draw_attention(
         axes.add_patch(
             Rectangle((rx0, ry0), rx1 - rx0, ry1 - ry0, fill=False, edgecolor="white", linewidth=2)
         )
+    for bx0, by0, bx1, by1 in region:
+        axes.add_patch(
+            Rectangle(
+                (bx0, by0), bx1 - bx0, by1 - by0, fill=False, edgecolor="lime", linewidth=1.5,
+                linestyle="--",
+            )
+        )  # fmt: skip
     axes.set_title(title)
     axes.axis("off")
 
@@ -77,17 +87,22 @@ def save_attention_grid(
     titles: Sequence[str],
     path: Path,
     columns: int = 4,
+    regions: Sequence[Sequence[Sequence[float]]] | None = None,
 ) -> Path:
-    """Several attributes of one image side by side, one panel each."""
+    """Several attributes of one image side by side, one panel each (`regions`: per panel, the
+    attribute's ground-truth boxes, drawn dashed)."""
     if not (len(attentions) == len(rois) == len(titles)) or not attentions:
         raise ValueError("one attention map, RoI and title per panel, and at least one panel")
+    regions = regions if regions is not None else [()] * len(attentions)
     columns = max(1, min(columns, len(attentions)))
     rows = math.ceil(len(attentions) / columns)
     aspect = image.size[1] / image.size[0]
     figure = Figure(figsize=(4 * columns, 4 * aspect * rows + 0.5 * rows))
     FigureCanvasAgg(figure)
-    for index, (attention, roi, title) in enumerate(zip(attentions, rois, titles, strict=True)):
-        draw_attention(figure.add_subplot(rows, columns, index + 1), image, attention, roi, title)
+    panels = zip(attentions, rois, titles, regions, strict=True)
+    for index, (attention, roi, title, region) in enumerate(panels):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        draw_attention(axes, image, attention, roi, title, region)
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

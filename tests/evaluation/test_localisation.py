@@ -25,22 +25,23 @@ def test_peak_maps_through_resize_and_centre_crop():
     attention[1, 4] = 1.0  # row 1, column 4: global-frame centre (45, 15)
     peak = attention_peak(attention, (200, 100), 50)
     assert (peak.x, peak.y) == pytest.approx((45 * 2 + 50, 15 * 2))
-    assert (peak.half_width, peak.half_height) == pytest.approx((10, 10))  # half of 10 px x 2
-    # A tall image shifts y instead; the centre option ignores the map.
+    assert (peak.tolerance_x, peak.tolerance_y) == pytest.approx((5, 5))  # 10 px cells x 2 / 4
+    # A tall image shifts y instead; the centre option is the frame's centre, whatever the map.
     assert to_source(10, 10, (100, 300), 50) == pytest.approx((20, 20 + 100))
-    centre = attention_peak(attention, (100, 100), 50, centre=True)
-    assert (centre.x, centre.y) == pytest.approx((50, 50))
+    centre = attention_peak(attention, (100, 300), 50, centre=True)
+    assert (centre.x, centre.y) == pytest.approx((50, 150))
 
 
-def test_pointing_counts_half_a_cell_of_tolerance_and_any_box():
+def test_pointing_allows_a_quarter_cell_and_any_box():
     attention = np.zeros((4, 4))
-    attention[0, 0] = 1.0  # peak at (12.5, 12.5) in a 100 px image, G = 100: half cell 12.5
+    attention[0, 0] = 1.0  # peak at (12.5, 12.5) in a 100 px image, G = 100: tolerance 6.25
     peak = attention_peak(attention, (100, 100), 100)
     assert pointing_hit(peak, [(0, 0, 20, 20)])
-    assert pointing_hit(peak, [(24, 0, 40, 10)])  # 24 - 12.5 <= 12.5
-    assert not pointing_hit(peak, [(26, 0, 40, 10)])
+    assert pointing_hit(peak, [(18, 0, 40, 10)])  # 18 - 6.25 <= 12.5
+    assert not pointing_hit(peak, [(19, 0, 40, 40)])
+    assert not pointing_hit(peak, [(0, 0, 6, 6)])  # 6 + 6.25 <= 12.5: x1 exclusive
     assert not pointing_hit(peak, [(50, 50, 60, 60)])
-    assert pointing_hit(peak, [(50, 50, 60, 60), (0, 20, 5, 30)])  # the second box
+    assert pointing_hit(peak, [(50, 50, 60, 60), (0, 15, 10, 30)])  # the second box
 
 
 def test_box_shares_use_the_union_of_boxes():
@@ -65,7 +66,7 @@ def test_localisation_scores_per_attribute():
     assert list(scores) == ["a"]
     entry = scores["a"]
     assert entry["localised_pairs"] == 2
-    assert entry["pointing"] == pytest.approx(0.5)  # image 1 peaks at (15, 15): half cell 5
+    assert entry["pointing"] == pytest.approx(0.5)  # image 1 peaks at (15, 15)
     assert entry["roi_in_region"] == pytest.approx((1.0 + 0.25) / 2)
     assert entry["region_in_roi"] == pytest.approx(1.0)
 

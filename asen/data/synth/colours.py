@@ -40,9 +40,13 @@ def shade(colour: RGB, factor: float) -> RGB:
     return tuple(round(channel + (255 - channel) * mix) for channel in colour)  # type: ignore[return-value]
 
 
-def garment_colour(rng: np.random.Generator) -> RGB:
+def garment_colour(
+    rng: np.random.Generator,
+    saturation: tuple[float, float] = (0.1, 0.55),
+    value: tuple[float, float] = (0.45, 0.88),
+) -> RGB:
     """A muted fabric colour of any hue: a nuisance the model must learn to ignore."""
-    return hsv(rng.uniform(0, 360), rng.uniform(0.1, 0.55), rng.uniform(0.45, 0.88))
+    return hsv(rng.uniform(0, 360), rng.uniform(*saturation), rng.uniform(*value))
 
 
 def belt_colour(family: str, rng: np.random.Generator) -> RGB:

@@ -53,6 +53,8 @@ class Difficulty:
     placement: float  # share of the free space the garment's position varies over
     flat_background: bool  # no gradients or blotches behind the garment
     skin_tones: int  # how many of the skin tones (lightest first) necklines show
+    fabric_saturation: tuple[float, float]
+    fabric_value: tuple[float, float]  # HSV value: darker fabric contrasts with the background
 
 
 DIFFICULTIES: dict[str, Difficulty] = {
@@ -60,13 +62,13 @@ DIFFICULTIES: dict[str, Difficulty] = {
         width=(1.0, 1.0), height=(1.0, 1.0), fill_height=(0.84, 0.94), fill_width=(0.8, 0.96),
         blur=0.0, noise=2.0, pattern_period=(9.0, 11.0), button_radius=2.3, button_width=2.0,
         neckline_width=1.35, contrasting_buttons=True, placement=0.3, flat_background=True,
-        skin_tones=3,
+        skin_tones=3, fabric_saturation=(0.25, 0.6), fabric_value=(0.35, 0.7),
     ),
     "hard": Difficulty(
         width=(0.67, 1.08), height=(0.75, 1.25), fill_height=(0.74, 0.92), fill_width=(0.8, 0.96),
         blur=0.9, noise=6.0, pattern_period=(5.5, 8.0), button_radius=1.7, button_width=1.0,
         neckline_width=1.0, contrasting_buttons=False, placement=1.0, flat_background=False,
-        skin_tones=5,
+        skin_tones=5, fabric_saturation=(0.1, 0.55), fabric_value=(0.45, 0.88),
     ),
 }  # fmt: skip
 
@@ -122,7 +124,7 @@ def _draw_look(rng: np.random.Generator, image_size: int, difficulty: Difficulty
         free_x * margin + rng.uniform(0, free_x * difficulty.placement),
         free_y * margin + rng.uniform(0, free_y * difficulty.placement),
     )
-    fabric = colours.garment_colour(rng)
+    fabric = colours.garment_colour(rng, difficulty.fabric_saturation, difficulty.fabric_value)
     lighter = rng.random() < 0.5
     pattern_colour = colours.shade(fabric, rng.uniform(1.45, 1.75) if lighter else 0.5)
     # Drawn in the order of the first version of this generator: `hard` images stay identical.
