@@ -146,7 +146,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--layouts", nargs="+", default=["1x2", "2x1"], help="STREAMSxTHREADS")
-    parser.add_argument("--cpu-threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--cpu-threads", type=int, default=ExportSettings().cpu_threads)
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=None, help="data set root (INT8)")

@@ -43,7 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--queue-delay-us", type=int, default=2000, help="dynamic batching queue delay"
     )
     parser.add_argument(
-        "--cpu-threads", type=int, default=2, help="onnxruntime threads per branch (cpu target)"
+        "--cpu-threads",
+        type=int,
+        default=1,
+        help="intra-op threads per branch instance (cpu target; default 1)",
     )
     parser.add_argument(
         "--runtime",
