@@ -89,11 +89,11 @@ async def test_an_upsert_stream_idle_after_items_ends_and_keeps_what_it_stored(
 async def test_a_busy_upsert_stream_is_not_idle(catalogue_settings, monkeypatch) -> None:
     """Items that take longer than the idle timeout keep the stream alive."""
     async with (
-        running_gateway(stream_idle_timeout_seconds=0.5, **catalogue_settings) as gateway,
+        running_gateway(stream_idle_timeout_seconds=2.0, **catalogue_settings) as gateway,
         grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel,
     ):
         backend = _serve_scripted_model(gateway, monkeypatch)
-        backend.delay = 1.2
+        backend.delay = 4.0  # longer than the idle timeout; the answer-to-close gap is far shorter
         feed = Feed()
         call = pb_grpc.FashionSimilarityStub(channel).UpsertItems(feed.requests())
         await feed.queue.put(_item("slow", 2))

@@ -92,9 +92,9 @@ async def test_idle_streams_neither_lock_out_unary_calls_nor_other_callers(tmp_p
 
 
 async def test_a_busy_stream_is_not_idle(monkeypatch) -> None:
-    async with running_gateway(stream_idle_timeout_seconds=0.5) as gateway:
+    async with running_gateway(stream_idle_timeout_seconds=2.0) as gateway:
         backend = _serve_scripted_model(gateway, monkeypatch)
-        backend.delay = 1.2  # each item takes longer than the idle timeout
+        backend.delay = 4.0  # longer than the idle timeout; the answer-to-close gap is far shorter
         async with grpc.aio.insecure_channel(f"127.0.0.1:{gateway.port}") as channel:
             feed = Feed()
             call = pb_grpc.FashionSimilarityStub(channel).EmbedStream(feed.requests())
