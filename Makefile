@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TOOLS_STAMP := tools/bin/.installed
 PROTO_STAMP := gateway/generated/.built
 
-.PHONY: venv tools proto demo test lint format bench-triton bench-gateway bench-runtimes bench-served gpu-check gpu-bench soak soak-short clean
+.PHONY: venv tools proto demo demo-check test lint format bench-triton bench-gateway bench-runtimes bench-served gpu-check gpu-bench soak soak-short clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ proto: $(PROTO_STAMP)
 
 demo: venv
 	$(PY) -m asen.demo
+
+# The demo with its model-quality targets as a gate: exits 1 when any attribute misses them.
+demo-check: venv
+	ASEN_DEMO_STRICT=1 $(PY) -m asen.demo
 
 test: venv tools
 	$(PY) -m ruff check .
