@@ -113,6 +113,17 @@ class GatewayConfig:
         default=100_000,
         metadata=_opt("ASEN_CACHE_MEMORY_ENTRIES", "capacity of the in-process LRU cache"),
     )
+    hot_entries: int = field(
+        default=4096,
+        metadata=_opt(
+            "ASEN_HOT_ENTRIES",
+            "decoded embeddings kept in process memory in front of the cache (0 = off)",
+        ),
+    )
+    hot_entry_seconds: float = field(
+        default=60.0,
+        metadata=_opt("ASEN_HOT_ENTRY_SECONDS", "longest time one is kept there"),
+    )
     max_candidates: int = field(
         default=256, metadata=_opt("ASEN_MAX_CANDIDATES", "most candidates in one Rank call")
     )
@@ -374,6 +385,10 @@ class GatewayConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
+        if self.hot_entries < 0:
+            raise ConfigError("ASEN_HOT_ENTRIES must be >= 0 (0 = off)")
+        if self.hot_entry_seconds <= 0:
+            raise ConfigError("ASEN_HOT_ENTRY_SECONDS must be > 0")
         if self.catalogue_item_timeout_seconds <= 0:
             raise ConfigError("ASEN_CATALOGUE_ITEM_TIMEOUT_SECONDS must be > 0")
         from gateway.catalogue.settings import CatalogueSettings

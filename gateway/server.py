@@ -26,6 +26,7 @@ from gateway.catalogue.api import catalogue_service
 from gateway.catalogue.service import CatalogueService
 from gateway.config import GatewayConfig
 from gateway.core.embedder import Embedder
+from gateway.core.hot_entries import HotEntries
 from gateway.core.service import SimilarityService
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
@@ -70,6 +71,7 @@ class Gateway:
             config.max_image_pixels,
             cache_dtype=config.cache_dtype,
             compute_timeout=config.triton_timeout_seconds,
+            hot=HotEntries(config.hot_entries, _hot_seconds(config)),
         )
         self.core = SimilarityService(self.pool, embedder, config.max_candidates)
         guard = CallGuard(
@@ -160,6 +162,13 @@ class Gateway:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def _hot_seconds(config: GatewayConfig) -> float:
+    """Hot entries live no longer than the shared cache keeps a value (0 there = no TTL)."""
+    if config.cache_ttl_seconds > 0:
+        return min(config.hot_entry_seconds, config.cache_ttl_seconds)
+    return config.hot_entry_seconds
 
 
 def _server_credentials(config: GatewayConfig) -> grpc.ServerCredentials:

@@ -1,16 +1,25 @@
-"""Gateway benchmark: one run, figures side by side (see docs/gateway.md, "Benchmark").
+"""Gateway benchmark: one run, figures side by side (see docs/gateway.md, "Performance").
 
 Starts a real tritonserver on a model repository (a small untrained ASEN++ is exported when
---repository is not given), a redis-server (unless --cache memory) and `python -m gateway`, then
-drives closed-loop load at a fixed concurrency from asyncio gRPC clients and prints:
+--repository is not given; --full-size exports a random-init full-size one), a redis-server
+(unless --cache memory) and `python -m gateway`, then prints:
 
-  1. Compare with both embeddings cached: throughput, p50, p99;
-  2. Embed (every image new, so computed) through the gateway vs the same load sent directly
-     to Triton: throughput ratio (target: the gateway keeps >= 90% of Triton's throughput);
-  3. the cache path vs the compute path: Embed of a cached image vs of a new one.
+  1. Compare with both embeddings cached, driven by h2load (a C load generator: the gateway's
+     CPU per call, calls/s, p50/p99), beside the floor: an empty grpc.aio call of the same
+     request size on the same machine (loadtests/grpc_floor.py), and Embed of a cached image;
+  2. closed-loop load from asyncio gRPC clients at a fixed concurrency: cached Compare, Embed of
+     new images (computed) through the gateway vs the same load sent directly to Triton
+     (throughput ratio), Embed of a cached image.
 
-    python loadtests/bench_gateway.py [--repository DIR] [--seconds 5] [--rounds 3]
-        [--concurrency 16] [--cache redis|memory] [--json]
+With --baseline DIR (a checkout of another version of this repository, e.g.
+`git worktree add build/baseline main`, with its generated protos: `cp -r gateway/generated
+build/baseline/gateway/`) a second gateway runs that version's code against the same Triton and
+Redis, and every scenario is measured on both, alternating their order per round, so a change
+is judged before/after in one run on the same machine.
+
+    python loadtests/bench_gateway.py [--repository DIR | --full-size] [--seconds 5] [--rounds 3]
+        [--concurrency 16] [--cache redis|memory] [--h2load-seconds 8] [--baseline DIR]
+        [--out report.json] [--json]
 """
 
 from __future__ import annotations
@@ -39,6 +48,10 @@ from tritonclient.grpc import InferInput, InferRequestedOutput
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "loadtests"))
+
+import grpc_floor  # noqa: E402
+import h2load_grpc  # noqa: E402
 
 from asen.triton.launcher import TritonServer  # noqa: E402
 from asen.triton.ports import free_port, free_ports  # noqa: E402
@@ -163,23 +176,86 @@ def export_small_model(directory: Path) -> Path:
     return repository
 
 
-class Services:
-    """tritonserver + (redis-server) + `python -m gateway`, stopped in reverse order."""
+def export_full_size_model(directory: Path) -> Path:
+    """A random-init full-size ASEN++ (ResNet-50 224 / ResNet-34 112): speed does not depend on
+    the weights."""
+    from bench_models import random_checkpoint
 
-    def __init__(self, repository: Path, cache: str, workdir: Path) -> None:
-        self.repository, self.cache, self.workdir = repository, cache, workdir
+    from asen.checkpoint import load_checkpoint
+    from asen.export.repository import export_repository
+    from asen.export.settings import ExportSettings
+
+    checkpoint = random_checkpoint(directory / "full.pt")
+    repository = directory / "repository"
+    export_repository(load_checkpoint(checkpoint), repository, ExportSettings(target="cpu"))
+    return repository
+
+
+class GatewayProcess:
+    """`python -m gateway` of one checkout (`root`): this one, or a baseline to compare with."""
+
+    def __init__(self, name: str, root: Path, env: dict[str, str], log: Path) -> None:
+        self.name, self.root = name, root
+        port = free_port()
+        self.address = f"127.0.0.1:{port}"
+        self.metrics_port = free_port()
+        env = env | {"ASEN_GRPC_PORT": str(port), "ASEN_METRICS_PORT": str(self.metrics_port)}
+        # The checkout's own packages come first (the working directory is on sys.path).
+        env["PYTHONPATH"] = str(root)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway"],
+            env=env,
+            cwd=root,
+            stderr=open(log, "wb"),  # noqa: SIM115
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def requests(self, method: str, code: str = "OK") -> float:
+        """asen_gateway_requests_total{method, code} from the gateway's /metrics."""
+        import urllib.request
+
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        wanted = f'asen_gateway_requests_total{{code="{code}",method="{method}"}} '
+        for line in text.splitlines():
+            if line.startswith(wanted):
+                return float(line.split()[-1])
+        return 0.0
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+class Services:
+    """tritonserver + (redis-server) + one gateway per checkout, stopped in reverse order."""
+
+    def __init__(
+        self,
+        repository: Path,
+        cache: str,
+        workdir: Path,
+        roots: dict[str, Path],
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.repository, self.cache, self.workdir, self.roots = repository, cache, workdir, roots
+        self.extra_env = extra_env or {}
         self.triton: TritonServer | None = None
         self.redis: subprocess.Popen | None = None
-        self.gateway: subprocess.Popen | None = None
-        self.gateway_address = ""
+        self.gateways: dict[str, GatewayProcess] = {}
 
     def start(self) -> None:
         http, grpc_port, metrics = free_ports(3)
         self.triton = TritonServer(
             self.repository, http, grpc_port, metrics, log_path=self.workdir / "triton.log"
         )
-        self.triton.start(timeout=600)
+        self.triton.start(timeout=900)
         env = {**os.environ, "ASEN_TRITON_URLS": self.triton.grpc_url, "ASEN_LOG_LEVEL": "WARNING"}
+        env["ASEN_CATALOGUE_URI"] = ""  # not measured here (loadtests/bench_catalogue.py)
+        env["ASEN_MAX_IN_FLIGHT"] = "1024"
         if self.cache == "redis":
             redis_port = free_port()
             self.redis = subprocess.Popen(
@@ -188,22 +264,17 @@ class Services:
                 stdout=subprocess.DEVNULL,
             )  # fmt: skip
             env["ASEN_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        port = free_port()
-        env |= {"ASEN_GRPC_PORT": str(port), "ASEN_METRICS_PORT": str(free_port())}
-        env["ASEN_MAX_IN_FLIGHT"] = "1024"
-        self.gateway = subprocess.Popen(
-            [sys.executable, "-m", "gateway"],
-            env=env,
-            cwd=ROOT,
-            stderr=open(self.workdir / "gateway.log", "wb"),  # noqa: SIM115
-        )
-        self.gateway_address = f"127.0.0.1:{port}"
+        env |= self.extra_env
+        for name, root in self.roots.items():
+            log = self.workdir / f"gateway-{name}.log"
+            self.gateways[name] = GatewayProcess(name, root, env, log)
 
     def stop(self) -> None:
-        for process in (self.gateway, self.redis):
-            if process is not None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=60)
+        for gateway in self.gateways.values():
+            gateway.stop()
+        if self.redis is not None:
+            self.redis.send_signal(signal.SIGTERM)
+            self.redis.wait(timeout=60)
         if self.triton is not None:
             self.triton.stop()
 
@@ -219,20 +290,39 @@ async def wait_serving(stub: pb_grpc.FashionSimilarityStub) -> pb.ListAttributes
             await asyncio.sleep(0.2)
 
 
-async def run(args: argparse.Namespace, services: Services) -> list[Figures]:
+SCENARIOS = {
+    "compare": "Compare, both embeddings cached",
+    "gateway": "Embed via gateway (new image: computed)",
+    "cached": "Embed via gateway (cached image)",
+}
+DIRECT = "Embed via Triton directly (computed)"
+
+
+async def run(args: argparse.Namespace, services: Services) -> dict:
     options = [("grpc.max_receive_message_length", 64 << 20)]
-    channel = grpc.aio.insecure_channel(services.gateway_address, options=options)
-    stub = pb_grpc.FashionSimilarityStub(channel)
-    model = await wait_serving(stub)
+    channels = {
+        name: grpc.aio.insecure_channel(g.address, options=options)
+        for name, g in services.gateways.items()
+    }
+    stubs = {name: pb_grpc.FashionSimilarityStub(c) for name, c in channels.items()}
+    for stub in stubs.values():
+        model = await wait_serving(stub)
     attribute = model.attributes[0].name
     triton = triton_aio.InferenceServerClient(services.triton.grpc_url)
     images = make_images(args.images, args.image_size, seed=1)
     cached_pairs = make_images(2 * args.cached_pairs, args.image_size, seed=2)
     fresh = iter(images)
 
-    async def embed_gateway(data: bytes) -> None:
+    def compare_request(pair: int) -> pb.CompareRequest:
+        return pb.CompareRequest(
+            a=pb.ImageRef(data=cached_pairs[2 * pair]),
+            b=pb.ImageRef(data=cached_pairs[2 * pair + 1]),
+            attributes=[attribute],
+        )
+
+    async def embed_gateway(stub, data: bytes) -> None:
         request = pb.EmbedRequest(image=pb.ImageRef(data=data), attributes=[attribute])
-        await stub.Embed(request, timeout=60)
+        await stub.Embed(request, timeout=600)
 
     async def embed_triton(data: bytes) -> None:
         image = InferInput(IMAGE, [1, 1], "BYTES")
@@ -240,122 +330,215 @@ async def run(args: argparse.Namespace, services: Services) -> list[Figures]:
         ids = InferInput(ATTRIBUTE, [1, 1], "INT32")
         ids.set_data_from_numpy(np.zeros((1, 1), dtype=np.int32))
         outputs = [InferRequestedOutput(EMBEDDING), InferRequestedOutput(ROI)]
-        await triton.infer(ENSEMBLE, [image, ids], outputs=outputs, client_timeout=60)
+        await triton.infer(ENSEMBLE, [image, ids], outputs=outputs, client_timeout=600)
 
-    async def compare(index: int) -> None:
-        pair = index % args.cached_pairs
-        request = pb.CompareRequest(
-            a=pb.ImageRef(data=cached_pairs[2 * pair]),
-            b=pb.ImageRef(data=cached_pairs[2 * pair + 1]),
-            attributes=[attribute],
-        )
-        await stub.Compare(request, timeout=60)
-
-    # warm-up: both paths, and fill the cache for the cached scenarios
-    for data in itertools.islice(fresh, 20):
-        await embed_gateway(data)
+    # warm-up: both paths, and fill the cache for the cached scenarios (every gateway)
+    for data in itertools.islice(fresh, args.warm_up_images):
         await embed_triton(data)
-    await asyncio.gather(*(compare(i) for i in range(args.cached_pairs)))
+        for stub in stubs.values():
+            await embed_gateway(stub, data)
+    for stub in stubs.values():
+        await asyncio.gather(
+            *(stub.Compare(compare_request(i), timeout=600) for i in range(args.cached_pairs))
+        )
 
-    async def measured(*args) -> Run:
-        before = process_cpu_seconds(services.gateway.pid)
-        run = await closed_loop(*args)
-        run.gateway_cpu = process_cpu_seconds(services.gateway.pid) - before
-        return run
+    report: dict = {"h2load": {}, "closed_loop": {}}
+    if args.h2load_seconds > 0:
+        report["h2load"] = h2load_scenarios(args, services, compare_request(0), attribute,
+                                            cached_pairs[0])  # fmt: skip
 
-    gateway_new = itertools.count()  # a new image for every gateway call...
-    triton_new = itertools.count()  # ...and for every direct call: nothing is cached
+    async def measured(pid: int | None, *loop_args) -> Run:
+        before = process_cpu_seconds(pid) if pid else 0.0
+        result = await closed_loop(*loop_args)
+        result.gateway_cpu = (process_cpu_seconds(pid) - before) if pid else 0.0
+        return result
+
     images = list(fresh)
+    sides = list(services.gateways)
+    share = len(images) // (len(sides) + 1)  # new images: a disjoint slice per side
+    counters = {name: itertools.count() for name in [*sides, "direct"]}
     c, s = args.concurrency, args.seconds
-    runs: dict[str, list[Run]] = {name: [] for name in SCENARIOS}
+    runs: dict[str, dict[str, list[Run]]] = {
+        name: {scenario: [] for scenario in SCENARIOS} for name in sides
+    }
+    runs["direct"] = {"direct": []}
     for round_number in range(args.rounds):
-        # alternate the order so that drift (warm-up, other load) hits both sides alike
-        pair = [("direct", triton_new, embed_triton), ("gateway", gateway_new, embed_gateway)]
+        # alternate the order so that drift (warm-up, other load) hits every side alike
+        order = [*sides, "direct"]
         if round_number % 2:
-            pair.reverse()
-        for name, counter, embed in pair:
-            indices = itertools.takewhile(lambda i: i < len(images) // 2, counter)
-            offset = 0 if name == "gateway" else len(images) // 2
-            runs[name].append(
-                await measured(lambda i, e=embed, o=offset: e(images[o + i]), c, s, indices)
-            )
-        runs["compare"].append(await measured(compare, c, s, itertools.count()))
-        runs["cached"].append(
-            await measured(
-                lambda i: embed_gateway(cached_pairs[i % len(cached_pairs)]),
-                c,
-                s,
-                itertools.count(),
-            )
-        )
-    figures = [summarize(label, runs[name]) for name, label in SCENARIOS.items()]
-    await channel.close()
+            order.reverse()
+        for name in order:
+            offset = [*sides, "direct"].index(name) * share
+            indices = itertools.takewhile(lambda i: i < share, counters[name])
+            if name == "direct":
+                call = lambda i, o=offset: embed_triton(images[o + i])  # noqa: E731
+                runs["direct"]["direct"].append(await measured(None, call, c, s, indices))
+                continue
+            stub, pid = stubs[name], services.gateways[name].pid
+            call = lambda i, o=offset, st=stub: embed_gateway(st, images[o + i])  # noqa: E731
+            runs[name]["gateway"].append(await measured(pid, call, c, s, indices))
+        for name in sides if round_number % 2 == 0 else reversed(sides):
+            stub, pid = stubs[name], services.gateways[name].pid
+
+            async def compare(i: int, st=stub) -> None:
+                await st.Compare(compare_request(i % args.cached_pairs), timeout=60)
+
+            async def cached(i: int, st=stub) -> None:
+                await embed_gateway(st, cached_pairs[i % len(cached_pairs)])
+
+            runs[name]["compare"].append(await measured(pid, compare, c, s, itertools.count()))
+            runs[name]["cached"].append(await measured(pid, cached, c, s, itertools.count()))
+    direct = summarize(DIRECT, runs["direct"]["direct"])
+    for name in sides:
+        figures = [summarize(label, runs[name][key]) for key, label in SCENARIOS.items()]
+        computed = figures[1]
+        report["closed_loop"][name] = {
+            "figures": [asdict(f) for f in figures],
+            "embed_vs_direct_triton": round(computed.throughput / direct.throughput, 3),
+        }
+    report["closed_loop"]["direct"] = asdict(direct)
+    for channel in channels.values():
+        await channel.close()
     await triton.close()
-    return figures
+    return report
 
 
-SCENARIOS = {
-    "compare": "Compare, both embeddings cached",
-    "direct": "Embed via Triton directly (computed)",
-    "gateway": "Embed via gateway (new image: computed)",
-    "cached": "Embed via gateway (cached image)",
-}
-
-
-def report(figures: list[Figures], args: argparse.Namespace) -> None:
-    print(
-        f"\nconcurrency {args.concurrency}, {args.rounds} rounds of {args.seconds:g} s per "
-        f"scenario, cache {args.cache}, "
-        f"{os.cpu_count()} CPUs"
+def h2load_scenarios(
+    args: argparse.Namespace,
+    services: Services,
+    compare: pb.CompareRequest,
+    attribute: str,
+    cached_image: bytes,
+) -> dict:
+    """Cached Compare and cached Embed with h2load per gateway (alternating), and the floor."""
+    if not h2load_grpc.available():
+        print("h2load is not installed (nghttp2-client): skipping its figures", file=sys.stderr)
+        return {}
+    embed = pb.EmbedRequest(image=pb.ImageRef(data=cached_image), attributes=[attribute])
+    calls = {
+        "Compare": (compare.SerializeToString(), "/asen.v1.FashionSimilarity/Compare"),
+        "Embed": (embed.SerializeToString(), "/asen.v1.FashionSimilarity/Embed"),
+    }
+    results: dict = {name: {} for name in services.gateways}
+    floor_args = argparse.Namespace(
+        seconds=args.h2load_seconds, clients=args.h2load_clients, streams=args.h2load_streams
     )
+    results["floor"] = []
+    names = list(services.gateways)
+    for round_number in range(args.h2load_rounds):
+        order = names if round_number % 2 == 0 else list(reversed(names))
+        for name in order:
+            gateway = services.gateways[name]
+            for method, (message, path) in calls.items():
+                before = gateway.requests(method)
+                result = h2load_grpc.run(
+                    gateway.address, path, message, args.h2load_seconds,
+                    args.h2load_clients, args.h2load_streams, warm_up=2, pid=gateway.pid,
+                )  # fmt: skip
+                answered_ok = gateway.requests(method) - before  # gRPC status OK, warm-up too
+                entry = asdict(result) | {"grpc_ok_including_warm_up": answered_ok}
+                results[name].setdefault(method, []).append(entry)
+        for loop in args.floor_loops:
+            floor = grpc_floor.measure(loop, len(calls["Compare"][0]), floor_args)
+            results["floor"].append(floor)
+    return results
+
+
+def summarize_h2load(entries: list[dict]) -> dict:
+    """Rounds of one scenario: the median of each figure (rounds are listed beside it)."""
+    keys = ("requests_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_request")
+    return {k: round(float(np.median([e[k] for e in entries])), 3) for k in keys}
+
+
+def report_text(report: dict, args: argparse.Namespace) -> None:
     print(
-        f"{'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} {'p99 ms':>9s} "
-        f"{'gateway CPU ms/req':>19s}"
+        f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end, cache "
+        f"{args.cache}, model {'full size' if args.full_size else 'small'}"
     )
-    for f in figures:
+    h2 = report.get("h2load") or {}
+    if h2:
         print(
-            f"{f.scenario:44s} {f.requests:9d} {f.throughput:9.1f} {f.p50_ms:9.2f} "
-            f"{f.p99_ms:9.2f} {f.gateway_cpu_ms_per_request:19.2f}"
+            f"\nh2load, {args.h2load_clients} connections x {args.h2load_streams} streams, "
+            f"{args.h2load_rounds} rounds of {args.h2load_seconds:g} s (median of rounds)"
         )
-    compare, direct, computed, cached = figures
-    ratio = computed.throughput / direct.throughput
-    verdict = "meets" if ratio >= 0.9 else "MISSES"
-    print(f"\ngateway / Triton Embed throughput: {100 * ratio:.1f}% ({verdict} the 90% target)")
+        print(f"{'side':10s} {'call':22s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
+              f"{'CPU ms/call':>12s}")  # fmt: skip
+        rows = [(n, m, summarize_h2load(e)) for n in h2 if n != "floor" for m, e in h2[n].items()]
+        for loop in args.floor_loops:
+            floors = [f for f in h2["floor"] if f["loop"] == loop]
+            rows.append(("floor", f"empty call, {loop}", summarize_h2load(floors)))
+        for name, method, f in rows:
+            print(
+                f"{name:10s} {method + (' (cached)' if name != 'floor' else ''):22s} "
+                f"{f['requests_per_s']:8.0f} {f['p50_ms']:7.2f} {f['p99_ms']:7.2f} "
+                f"{f['server_cpu_ms_per_request']:12.3f}"
+            )
+    loop = report["closed_loop"]
     print(
-        f"cache path vs compute path (Embed p50): {cached.p50_ms:.2f} ms vs "
-        f"{computed.p50_ms:.2f} ms ({computed.p50_ms / cached.p50_ms:.1f}x faster), "
-        f"throughput {cached.throughput:.0f} vs {computed.throughput:.0f} req/s"
+        f"\nclosed loop from Python clients, concurrency {args.concurrency}, {args.rounds} rounds "
+        f"of {args.seconds:g} s"
     )
-    if args.json:
-        print(json.dumps({"figures": [asdict(f) for f in figures], "gateway_ratio": ratio}))
+    print(f"{'side':10s} {'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} "
+          f"{'p99 ms':>9s} {'CPU ms/req':>11s}")  # fmt: skip
+    for name, side in loop.items():
+        figures = [side] if name == "direct" else side["figures"]
+        for f in figures:
+            print(
+                f"{name:10s} {f['scenario']:44s} {f['requests']:9d} {f['throughput']:9.1f} "
+                f"{f['p50_ms']:9.2f} {f['p99_ms']:9.2f} {f['gateway_cpu_ms_per_request']:11.2f}"
+            )
+    for name, side in loop.items():
+        if name != "direct":
+            ratio = side["embed_vs_direct_triton"]
+            print(f"{name}: Embed through the gateway / direct Triton = {100 * ratio:.1f}%")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repository", type=Path, help="Triton model repository to serve")
+    parser.add_argument("--full-size", action="store_true", help="random-init full-size model")
     parser.add_argument("--seconds", type=float, default=5.0, help="per scenario and round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--images", type=int, default=6000, help="distinct images to send")
+    parser.add_argument("--warm-up-images", type=int, default=20)
     parser.add_argument("--image-size", type=int, default=256, help="image width in pixels")
     parser.add_argument("--cached-pairs", type=int, default=32)
     parser.add_argument("--cache", choices=("redis", "memory"), default="redis")
-    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--h2load-seconds", type=float, default=8, help="0 = no h2load figures")
+    parser.add_argument("--h2load-rounds", type=int, default=2)
+    parser.add_argument("--h2load-clients", type=int, default=2)
+    parser.add_argument("--h2load-streams", type=int, default=8)
+    parser.add_argument("--floor-loops", nargs="+", default=["asyncio"], help="or uvloop")
+    parser.add_argument("--baseline", type=Path, help="checkout of the version to compare with")
+    parser.add_argument("--out", type=Path, help="write the JSON report here")
+    parser.add_argument("--json", action="store_true", help="also print the JSON report")
     args = parser.parse_args()
+    roots = {"current": ROOT}
+    if args.baseline is not None:
+        roots = {"baseline": args.baseline.resolve(), "current": ROOT}
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as workdir:
         work = Path(workdir)
         repository = args.repository
         if repository is None:
-            print("exporting a small untrained ASEN++ ...", file=sys.stderr)
-            repository = export_small_model(work)
-        services = Services(repository, args.cache, work)
+            print("exporting an untrained ASEN++ ...", file=sys.stderr)
+            repository = (export_full_size_model if args.full_size else export_small_model)(work)
+        services = Services(repository, args.cache, work, roots)
         try:
-            print("starting tritonserver, redis-server and the gateway ...", file=sys.stderr)
+            print("starting tritonserver, redis-server and the gateway(s) ...", file=sys.stderr)
             services.start()
-            figures = asyncio.run(run(args, services))
+            report = asyncio.run(run(args, services))
         finally:
             services.stop()
-    report(figures, args)
+    report["settings"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    report["machine"] = {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()[0]}
+    report["time"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    report_text(report, args)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(report))
     return 0
 
 

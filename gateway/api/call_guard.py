@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
@@ -42,6 +42,10 @@ class CallGuard:
         self._streams = streams
         self._default_timeout = default_timeout
         self._failures = FailureLog(log, failures_per_second)
+        # Metric children bound once per label set: `labels()` on every call costs a lock and
+        # a lookup, several times per call on the hot path.
+        self._durations: dict[str, Any] = {}
+        self._counts: dict[tuple[str, str], Any] = {}
 
     def deadline(self, context: grpc.aio.ServicerContext) -> float:
         """The call's deadline (monotonic seconds): the client's, or the configured default."""
@@ -79,7 +83,10 @@ class CallGuard:
         finally:
             self._limiter.release()
             seconds = time.perf_counter() - started
-            metrics.REQUEST_DURATION.labels(method=method).observe(seconds)
+            duration = self._durations.get(method)
+            if duration is None:
+                duration = self._durations[method] = metrics.REQUEST_DURATION.labels(method=method)
+            duration.observe(seconds)
             self._record(method, status, seconds)
         await context.abort(status.code, status.message)
         raise AssertionError("unreachable")
@@ -127,6 +134,11 @@ class CallGuard:
         await context.abort(status.code, status.message)
 
     def _record(self, method: str, status: Status, seconds: float) -> None:
-        metrics.REQUESTS.labels(method=method, code=status.code.name).inc()
-        if status.code != grpc.StatusCode.OK:
+        code = status.code
+        count = self._counts.get((method, code.name))
+        if count is None:
+            count = metrics.REQUESTS.labels(method=method, code=code.name)
+            self._counts[(method, code.name)] = count
+        count.inc()
+        if code is not grpc.StatusCode.OK:
             self._failures.failed(method, status.code.name, seconds, status.message)

@@ -1,19 +1,20 @@
-"""Attribute embeddings of images: embedding cache first, Triton for the misses.
+"""Attribute embeddings of images: hot entries, then the embedding cache, Triton for the misses.
 
-For a set of (image, attribute) pairs: keys in flight in another request are awaited
-(single-flight); the rest are read from the cache in one batched call; what is still missing is
-computed by Triton with one row per image carrying all of that image's missing attribute ids (the
-global backbone runs once per image), rows grouped by attribute count and chunked to the model's
-max batch size, chunks sent concurrently (spread over the Triton endpoints). The computation runs
-in its own task under its own deadline (the first caller's, or `compute_timeout` if that is
-longer), shielded from the callers: each caller waits for it only until its own deadline, so a
-caller in a hurry times out alone and the others still get the result.
+For a set of (image, attribute) pairs: entries this process holds decoded (`HotEntries`) answer
+at once, without a task, a cache round trip or a decode. Of the rest, keys in flight in another
+request are awaited (single-flight); the others are read from the cache in one batched call;
+what is still missing is computed by Triton with one row per image carrying all of that image's
+missing attribute ids (the global backbone runs once per image), rows grouped by attribute count
+and chunked to the model's max batch size, chunks sent concurrently (spread over the Triton
+endpoints). The computation runs in its own task under its own deadline (the first caller's, or
+`compute_timeout` if that is longer), shielded from the callers: each caller waits for it only
+until its own deadline, so a caller in a hurry times out alone and the others still get the
+result. Every entry read (and checked) or computed is kept hot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from gateway import metrics
 from gateway.cache.backend import CacheBackend
 from gateway.cache.entry import CachedEmbedding, cache_key
 from gateway.cache.single_flight import SingleFlight
+from gateway.core.hot_entries import HotEntries, valid
 from gateway.core.images import ImageInput, check_image
 from gateway.core.inference import InferenceBackend
 from gateway.core.results import AttributeResult
@@ -48,9 +50,15 @@ class Embedder:
         max_image_pixels: int = 0,
         cache_dtype: str = "float32",
         compute_timeout: float = 30.0,
+        hot: HotEntries | None = None,
     ) -> None:
         self._pool = pool
         self._cache = cache
+        self._hot = hot if hot is not None else HotEntries(0, 0)
+        self._hot_hits = metrics.CACHE_HITS.labels(backend="hot")
+        self._hits = metrics.CACHE_HITS.labels(backend=cache.name)
+        self._misses = metrics.CACHE_MISSES.labels(backend=cache.name)
+        self._invalid = metrics.CACHE_INVALID_ENTRIES.labels(backend=cache.name)
         self._cache_dtype = cache_dtype  # storage of cached vectors: float32 or float16
         self._max_image_pixels = max_image_pixels
         self._compute_timeout = compute_timeout
@@ -68,12 +76,41 @@ class Embedder:
         deadline: float,
     ) -> list[dict[str, AttributeResult]]:
         """Per image, attribute name -> result; raises InvalidInput naming the first bad image."""
+        version = info.model_version
+        hot = self._hot
+        hot.use_version(version)
+        keys = [[cache_key(version, a.name, image.sha256) for a in attributes] for image in images]
+        found: dict[str, tuple[CachedEmbedding, bool]] = {}
         pairs: dict[str, tuple[ImageInput, AttributeSpec]] = {}
-        for image in images:
-            for a in attributes:
-                key = cache_key(info.model_version, a.name, image.sha256)
-                if key not in pairs or pairs[key][0].data is None:  # prefer one with bytes
+        for image, row in zip(images, keys, strict=True):
+            for a, key in zip(attributes, row, strict=True):
+                if key in found:
+                    continue
+                entry = hot.get(key)
+                if entry is not None:
+                    found[key] = (entry, True)
+                elif key not in pairs or pairs[key][0].data is None:  # prefer one with bytes
                     pairs[key] = (image, a)
+        if found:
+            self._hot_hits.inc(len(found))
+        if pairs:
+            found.update(await self._resolve(info, pairs, deadline))
+        results: list[dict[str, AttributeResult]] = []
+        for row in keys:
+            per_attribute: dict[str, AttributeResult] = {}
+            for a, key in zip(attributes, row, strict=True):
+                entry, cached = found[key]
+                per_attribute[a.name] = AttributeResult(entry.embedding, entry.roi, cached)
+            results.append(per_attribute)
+        return results
+
+    async def _resolve(
+        self,
+        info: ModelInfo,
+        pairs: dict[str, tuple[ImageInput, AttributeSpec]],
+        deadline: float,
+    ) -> dict[str, tuple[CachedEmbedding, bool]]:
+        """Keys not held hot: awaited if in flight elsewhere, else cache, then Triton."""
         owned, waiting = self._flights.claim(list(pairs))
         found: dict[str, tuple[CachedEmbedding, bool]] = {}
         if owned:
@@ -83,14 +120,7 @@ class Embedder:
             found.update(await _until(task, deadline))
         for key, future in waiting.items():
             found[key] = (await _until(future, deadline), True)
-        results: list[dict[str, AttributeResult]] = []
-        for image in images:
-            per_attribute: dict[str, AttributeResult] = {}
-            for a in attributes:
-                entry, cached = found[cache_key(info.model_version, a.name, image.sha256)]
-                per_attribute[a.name] = AttributeResult(entry.embedding, entry.roi, cached)
-            results.append(per_attribute)
-        return results
+        return found
 
     async def embed_with_attention(
         self, info: ModelInfo, image: ImageInput, attributes: list[AttributeSpec], deadline: float
@@ -102,11 +132,15 @@ class Embedder:
         )
         results: dict[str, AttributeResult] = {}
         writes: dict[str, bytes] = {}
+        self._hot.use_version(info.model_version)
         for k, a in enumerate(attributes):
-            entry = CachedEmbedding(out.embeddings[0, k], tuple(map(float, out.rois[0, k])))
-            writes[cache_key(info.model_version, a.name, image.sha256)] = entry.encode(
-                self._cache_dtype
+            entry = CachedEmbedding(
+                np.array(out.embeddings[0, k], dtype=np.float32),
+                tuple(map(float, out.rois[0, k])),
             )
+            key = cache_key(info.model_version, a.name, image.sha256)
+            writes[key] = entry.encode(self._cache_dtype)
+            self._hot.put(key, entry, info.embedding_dim)
             results[a.name] = AttributeResult(
                 entry.embedding, entry.roi, False, out.attention[0, k]
             )
@@ -127,10 +161,10 @@ class Embedder:
                 entry = self._decode(value, info)
                 if entry is not None:
                     found[key] = (entry, True)
+                    self._hot.put(key, entry, info.embedding_dim)
                     self._flights.resolve(key, entry)
-            backend = self._cache.name
-            metrics.CACHE_HITS.labels(backend=backend).inc(len(found))
-            metrics.CACHE_MISSES.labels(backend=backend).inc(len(owned) - len(found))
+            self._hits.inc(len(found))
+            self._misses.inc(len(owned) - len(found))
             missing = [key for key in owned if key not in found]
             if missing:
                 computed = await self._compute(info, missing, pairs, deadline)
@@ -139,6 +173,7 @@ class Embedder:
                 )
                 for key, entry in computed.items():
                     found[key] = (entry, False)
+                    self._hot.put(key, entry, info.embedding_dim)
                     self._flights.resolve(key, entry)
             return found
         except BaseException as error:
@@ -196,7 +231,8 @@ class Embedder:
             for k, a in enumerate(row.attributes):
                 box = tuple(float(v) for v in out.rois[b, k])
                 key = cache_key(info.model_version, a.name, row.image.sha256)
-                computed[key] = CachedEmbedding(np.array(out.embeddings[b, k]), box)
+                vector = np.array(out.embeddings[b, k], dtype=np.float32)
+                computed[key] = CachedEmbedding(vector, box)
         return computed
 
     def _decode(self, value: bytes | None, info: ModelInfo) -> CachedEmbedding | None:
@@ -208,8 +244,8 @@ class Embedder:
             entry = CachedEmbedding.decode(value)
         except ValueError:
             entry = None
-        if entry is None or not _valid(entry, info.embedding_dim):
-            metrics.CACHE_INVALID_ENTRIES.labels(backend=self._cache.name).inc()
+        if entry is None or not valid(entry, info.embedding_dim):
+            self._invalid.inc()
             return None
         return entry
 
@@ -222,14 +258,6 @@ def _chunks(rows: list[_Row], size: int) -> Iterable[list[_Row]]:
     for group in by_k.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
-
-
-def _valid(entry: CachedEmbedding, dim: int) -> bool:
-    return (
-        entry.embedding.shape == (dim,)
-        and bool(np.isfinite(entry.embedding).all())
-        and all(math.isfinite(v) for v in entry.roi)
-    )
 
 
 async def _until(shared: asyncio.Future[T], deadline: float) -> T:

@@ -7,6 +7,7 @@ parts' cosines are reported too, computed from the parts themselves (independent
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,3 +37,18 @@ def _cosine(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1) * np.linalg.norm(vector)
     dots = matrix @ vector
     return np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0).astype(np.float32)
+
+
+def score_pair(a: np.ndarray, b: np.ndarray, global_dim: int) -> tuple[float, float, float]:
+    """(fused, global, local) of two float32 embeddings [D]: the same figures as `score` for
+    one candidate, with 1-D dot products instead of matrix operations (a Compare's cost)."""
+    dot = np.dot
+    fused = float(dot(a, b))
+    global_part = _cosine_1d(a[:global_dim], b[:global_dim])
+    local_part = _cosine_1d(a[global_dim:], b[global_dim:]) if a.shape[0] > global_dim else 0.0
+    return fused, global_part, local_part
+
+
+def _cosine_1d(x: np.ndarray, y: np.ndarray) -> float:
+    norms = math.sqrt(float(np.dot(x, x)) * float(np.dot(y, y)))
+    return float(np.dot(x, y)) / norms if norms > 0 else 0.0

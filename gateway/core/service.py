@@ -30,7 +30,7 @@ from gateway.core.results import (
     Ranking,
     StreamItem,
 )
-from gateway.core.scoring import score
+from gateway.core.scoring import score, score_pair
 from gateway.core.streams import idle_bounded
 
 
@@ -110,12 +110,10 @@ class SimilarityService:
         scores = []
         for attribute in attributes:
             name = attribute.name
-            s = score(first[name].embedding, second[name].embedding, info.global_dim)
-            scores.append(
-                AttributeScore(
-                    name, float(s.fused[0]), float(s.global_part[0]), float(s.local_part[0])
-                )
+            fused, global_part, local_part = score_pair(
+                first[name].embedding, second[name].embedding, info.global_dim
             )
+            scores.append(AttributeScore(name, fused, global_part, local_part))
         return Comparison(info.model_version, scores, first_image.sha256, second_image.sha256)
 
     async def rank(

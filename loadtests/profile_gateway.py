@@ -1,0 +1,158 @@
+"""Where the gateway's CPU goes on its hot paths: py-spy samples the gateway under h2load.
+
+Starts tritonserver (a small untrained ASEN++), redis-server and `python -m gateway` with a
+Milvus Lite catalogue (as loadtests/bench_gateway.py does), fills the cache and the catalogue,
+then for each scenario drives the gateway with h2load while `py-spy record` samples it:
+
+  compare  Compare of two cached images (bytes), one attribute;
+  embed    Embed of a cached image, one attribute;
+  search   SearchItems by a cached image, one attribute, top 10 of --items catalogue items.
+
+For each it writes the collapsed stacks (`<scenario>.txt` under --out: open them with
+speedscope, or turn them into a flame graph with flamegraph.pl) and prints the functions with
+the largest share of samples (inclusive and own).
+
+    python loadtests/profile_gateway.py [--seconds 10] [--out build/profile] [--items 200]
+        [--scenarios compare embed search] [--baseline DIR]
+
+py-spy (PyPI, in the dev extra) needs ptrace rights on the gateway: root, or
+kernel.yama.ptrace_scope = 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "loadtests"))
+
+import h2load_grpc  # noqa: E402
+from bench_gateway import Services, export_small_model, make_images, wait_serving  # noqa: E402
+
+from gateway.generated.asen.v1 import similarity_pb2 as pb  # noqa: E402
+from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc  # noqa: E402
+
+PATHS = {
+    "compare": "/asen.v1.FashionSimilarity/Compare",
+    "embed": "/asen.v1.FashionSimilarity/Embed",
+    "search": "/asen.v1.FashionSimilarity/SearchItems",
+}
+
+
+async def prepare(address: str, items: int) -> dict[str, bytes]:
+    """Fill the cache and the catalogue; the request message of each scenario."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pb_grpc.FashionSimilarityStub(channel)
+        model = await wait_serving(stub)
+        attribute = model.attributes[0].name
+        images = make_images(items + 2, 256, seed=3)
+        compare = pb.CompareRequest(
+            a=pb.ImageRef(data=images[0]), b=pb.ImageRef(data=images[1]), attributes=[attribute]
+        )
+        await stub.Compare(compare, timeout=120)
+        embed = pb.EmbedRequest(image=pb.ImageRef(data=images[0]), attributes=[attribute])
+
+        async def upserts():
+            for index, data in enumerate(images[2:]):
+                yield pb.UpsertItemsRequest(
+                    item_id=f"item-{index}", image=pb.ImageRef(data=data), attributes=[attribute]
+                )
+
+        async for _ in stub.UpsertItems(upserts(), timeout=600):
+            pass
+        search = pb.SearchItemsRequest(
+            image=pb.ImageRef(data=images[0]), attributes=[attribute], top_k=10
+        )
+        await stub.SearchItems(search, timeout=60)
+    return {
+        "compare": compare.SerializeToString(),
+        "embed": embed.SerializeToString(),
+        "search": search.SerializeToString(),
+    }
+
+
+def profile(
+    name: str, address: str, pid: int, message: bytes, args: argparse.Namespace, out: Path
+) -> None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    raw = out / f"{name}.txt"
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--duration", str(int(args.seconds)),
+         "--rate", str(args.rate), "--format", "raw", "--output", str(raw), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    result = h2load_grpc.run(address, PATHS[name], message, args.seconds, 2, 8, warm_up=1, pid=pid)
+    recorder.wait(timeout=args.seconds + 60)
+    print(
+        f"\n== {name}: {result.requests_per_s:.0f} req/s, p50 {result.p50_ms} ms, p99 "
+        f"{result.p99_ms} ms, gateway CPU {result.server_cpu_ms_per_request} ms/call, "
+        f"failed {result.failed}"
+    )
+    summarize(raw, args.top)
+
+
+def summarize(raw: Path, top: int) -> None:
+    """Largest shares of samples: inclusive (anywhere on the stack) and own (the leaf)."""
+    inclusive: Counter[str] = Counter()
+    own: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        samples = int(count)
+        frames = stack.split(";")
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    if not total:
+        print("no samples")
+        return
+    print(f"{total} samples; inclusive:")
+    for frame, samples in inclusive.most_common(top):
+        print(f"  {100 * samples / total:5.1f}%  {frame}")
+    print("own:")
+    for frame, samples in own.most_common(top):
+        print(f"  {100 * samples / total:5.1f}%  {frame}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
+    parser.add_argument("--items", type=int, default=200, help="catalogue items")
+    parser.add_argument("--scenarios", nargs="+", default=list(PATHS), choices=list(PATHS))
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "profile")
+    parser.add_argument("--baseline", type=Path, help="profile this checkout's gateway instead")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    root = args.baseline.resolve() if args.baseline else ROOT
+    with tempfile.TemporaryDirectory(prefix="profile-gateway-") as workdir:
+        work = Path(workdir)
+        env = {"ASEN_CATALOGUE_URI": str(work / "catalogue.db")}
+        services = Services(export_small_model(work), "redis", work, {"g": root}, env)
+        try:
+            services.start()
+            gateway = services.gateways["g"]
+            messages = asyncio.run(prepare(gateway.address, args.items))
+            for name in args.scenarios:
+                profile(name, gateway.address, gateway.pid, messages[name], args, args.out)
+        finally:
+            services.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
