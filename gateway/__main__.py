@@ -8,6 +8,7 @@ import signal
 import sys
 
 from asen_contract.errors import AsenError
+from gateway import event_loop
 from gateway.config import GatewayConfig
 from gateway.logging_setup import configure_logging
 from gateway.server import Gateway
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(config.log_level)
     try:
-        asyncio.run(run_gateway(config))
+        event_loop.run(run_gateway(config), config.event_loop)
     except (AsenError, OSError) as error:
         print(f"gateway: error: {error}", file=sys.stderr)
         return 2

@@ -290,6 +290,14 @@ class GatewayConfig:
     catalogue_write_batch: int = field(
         default=64, metadata=_opt("ASEN_CATALOGUE_WRITE_BATCH", "items per catalogue write")
     )
+    event_loop: str = field(
+        default="uvloop",
+        metadata=_opt(
+            "ASEN_EVENT_LOOP",
+            "asyncio event loop: uvloop (libuv, measured faster) or Python's own",
+            choices=("uvloop", "asyncio"),
+        ),
+    )
     log_level: str = field(default="INFO", metadata=_opt("ASEN_LOG_LEVEL", "log level"))
 
     @property
@@ -385,6 +393,8 @@ class GatewayConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
+        if self.event_loop not in ("uvloop", "asyncio"):
+            raise ConfigError(f"event_loop must be uvloop or asyncio, not {self.event_loop!r}")
         if self.hot_entries < 0:
             raise ConfigError("ASEN_HOT_ENTRIES must be >= 0 (0 = off)")
         if self.hot_entry_seconds <= 0:

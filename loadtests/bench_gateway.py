@@ -238,7 +238,7 @@ class Services:
         repository: Path,
         cache: str,
         workdir: Path,
-        roots: dict[str, Path],
+        roots: dict[str, tuple[Path, str]],
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.repository, self.cache, self.workdir, self.roots = repository, cache, workdir, roots
@@ -265,9 +265,9 @@ class Services:
             )  # fmt: skip
             env["ASEN_REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         env |= self.extra_env
-        for name, root in self.roots.items():
+        for name, (root, loop) in self.roots.items():
             log = self.workdir / f"gateway-{name}.log"
-            self.gateways[name] = GatewayProcess(name, root, env, log)
+            self.gateways[name] = GatewayProcess(name, root, env | {"ASEN_EVENT_LOOP": loop}, log)
 
     def stop(self) -> None:
         for gateway in self.gateways.values():
@@ -388,7 +388,11 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
 
             runs[name]["compare"].append(await measured(pid, compare, c, s, itertools.count()))
             runs[name]["cached"].append(await measured(pid, cached, c, s, itertools.count()))
-    direct = summarize(DIRECT, runs["direct"]["direct"])
+    if args.rounds == 0:  # h2load figures only
+        sides = []
+    else:
+        direct = summarize(DIRECT, runs["direct"]["direct"])
+        report["closed_loop"]["direct"] = asdict(direct)
     for name in sides:
         figures = [summarize(label, runs[name][key]) for key, label in SCENARIOS.items()]
         computed = figures[1]
@@ -396,7 +400,6 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
             "figures": [asdict(f) for f in figures],
             "embed_vs_direct_triton": round(computed.throughput / direct.throughput, 3),
         }
-    report["closed_loop"]["direct"] = asdict(direct)
     for channel in channels.values():
         await channel.close()
     await triton.close()
@@ -439,8 +442,9 @@ def h2load_scenarios(
                 entry = asdict(result) | {"grpc_ok_including_warm_up": answered_ok}
                 results[name].setdefault(method, []).append(entry)
         for loop in args.floor_loops:
-            floor = grpc_floor.measure(loop, len(calls["Compare"][0]), floor_args)
-            results["floor"].append(floor)
+            message = calls["Compare"][0]
+            results["floor"].append(grpc_floor.measure(loop, len(message), floor_args))
+            results["floor"].append(grpc_floor.measure(loop, 0, floor_args, message))
     return results
 
 
@@ -461,30 +465,34 @@ def report_text(report: dict, args: argparse.Namespace) -> None:
             f"\nh2load, {args.h2load_clients} connections x {args.h2load_streams} streams, "
             f"{args.h2load_rounds} rounds of {args.h2load_seconds:g} s (median of rounds)"
         )
-        print(f"{'side':10s} {'call':22s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
+        print(f"{'side':16s} {'call':24s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
               f"{'CPU ms/call':>12s}")  # fmt: skip
         rows = [(n, m, summarize_h2load(e)) for n in h2 if n != "floor" for m, e in h2[n].items()]
-        for loop in args.floor_loops:
-            floors = [f for f in h2["floor"] if f["loop"] == loop]
-            rows.append(("floor", f"empty call, {loop}", summarize_h2load(floors)))
+        for kind in ("empty", "compare"):
+            for loop in args.floor_loops:
+                floors = [f for f in h2["floor"] if f["loop"] == loop and f["kind"] == kind]
+                label = f"{'empty call' if kind == 'empty' else 'fixed Compare'}, {loop}"
+                rows.append(("floor", label, summarize_h2load(floors)))
         for name, method, f in rows:
             print(
-                f"{name:10s} {method + (' (cached)' if name != 'floor' else ''):22s} "
+                f"{name:16s} {method + (' (cached)' if name != 'floor' else ''):24s} "
                 f"{f['requests_per_s']:8.0f} {f['p50_ms']:7.2f} {f['p99_ms']:7.2f} "
                 f"{f['server_cpu_ms_per_request']:12.3f}"
             )
     loop = report["closed_loop"]
+    if not loop:
+        return
     print(
         f"\nclosed loop from Python clients, concurrency {args.concurrency}, {args.rounds} rounds "
         f"of {args.seconds:g} s"
     )
-    print(f"{'side':10s} {'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} "
+    print(f"{'side':16s} {'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} "
           f"{'p99 ms':>9s} {'CPU ms/req':>11s}")  # fmt: skip
     for name, side in loop.items():
         figures = [side] if name == "direct" else side["figures"]
         for f in figures:
             print(
-                f"{name:10s} {f['scenario']:44s} {f['requests']:9d} {f['throughput']:9.1f} "
+                f"{name:16s} {f['scenario']:44s} {f['requests']:9d} {f['throughput']:9.1f} "
                 f"{f['p50_ms']:9.2f} {f['p99_ms']:9.2f} {f['gateway_cpu_ms_per_request']:11.2f}"
             )
     for name, side in loop.items():
@@ -509,14 +517,19 @@ def main() -> int:
     parser.add_argument("--h2load-rounds", type=int, default=2)
     parser.add_argument("--h2load-clients", type=int, default=2)
     parser.add_argument("--h2load-streams", type=int, default=8)
-    parser.add_argument("--floor-loops", nargs="+", default=["asyncio"], help="or uvloop")
+    parser.add_argument(
+        "--loops", nargs="+", default=["uvloop"], help="event loops of this checkout's gateway"
+    )
+    parser.add_argument("--floor-loops", nargs="+", default=["asyncio", "uvloop"])
     parser.add_argument("--baseline", type=Path, help="checkout of the version to compare with")
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     parser.add_argument("--json", action="store_true", help="also print the JSON report")
     args = parser.parse_args()
-    roots = {"current": ROOT}
-    if args.baseline is not None:
-        roots = {"baseline": args.baseline.resolve(), "current": ROOT}
+    roots: dict[str, tuple[Path, str]] = {}
+    if args.baseline is not None:  # (a version without ASEN_EVENT_LOOP ignores it)
+        roots["baseline"] = (args.baseline.resolve(), "asyncio")
+    for loop in args.loops:
+        roots["current" if len(args.loops) == 1 else f"current-{loop}"] = (ROOT, loop)
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as workdir:
         work = Path(workdir)
         repository = args.repository

@@ -1,15 +1,22 @@
 """The floor: what an empty grpc.aio unary call costs on this machine, to judge the gateway by.
 
-Starts a grpc.aio server (same grpcio and Python as the gateway, one process) whose only method
-answers every request with an empty message without even parsing it, and drives it with h2load
-(loadtests/h2load_grpc.py), so the server's CPU per call and its calls/s are those of gRPC
-itself. Run with an empty request and with a request the size of a cached Compare (two images),
-with the default asyncio event loop and with uvloop (when installed).
+Starts a grpc.aio server (same grpcio and Python as the gateway, one process) and drives it with
+h2load (loadtests/h2load_grpc.py), so the server's CPU per call and its calls/s are those of
+gRPC itself. Two servers:
+
+  empty    one method that answers every request with an empty message without parsing it;
+  compare  asen.v1.FashionSimilarity/Compare through the generated servicer (the request
+           parsed, a fixed one-attribute CompareResponse serialized): gRPC + protobuf of the
+           real message, with none of the gateway's own work.
+
+Run with an empty body and with one the size of a cached Compare (two images), on the default
+asyncio event loop and on uvloop.
 
     python loadtests/grpc_floor.py [--seconds 8] [--clients 2] [--streams 8]
         [--body-bytes 0 20000] [--loops asyncio uvloop] [--json]
 
-`python loadtests/grpc_floor.py --serve PORT [--loop uvloop]` runs the server alone.
+`python loadtests/grpc_floor.py --serve PORT [--loop uvloop] [--kind compare]` runs a server
+alone.
 """
 
 from __future__ import annotations
@@ -35,17 +42,25 @@ import h2load_grpc  # noqa: E402
 METHOD = "/floor.Floor/Empty"
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, kind: str = "empty") -> None:
     server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
-    handler = grpc.method_handlers_generic_handler(
-        "floor.Floor",
-        {
-            "Empty": grpc.unary_unary_rpc_method_handler(
-                _async_empty, request_deserializer=None, response_serializer=None
-            )
-        },
-    )
-    server.add_generic_rpc_handlers((handler,))
+    if kind == "compare":
+        from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
+
+        class FixedCompare(_FixedCompare, pb_grpc.FashionSimilarityServicer):
+            pass
+
+        pb_grpc.add_FashionSimilarityServicer_to_server(FixedCompare(), server)
+    else:
+        handler = grpc.method_handlers_generic_handler(
+            "floor.Floor",
+            {
+                "Empty": grpc.unary_unary_rpc_method_handler(
+                    _async_empty, request_deserializer=None, response_serializer=None
+                )
+            },
+        )
+        server.add_generic_rpc_handlers((handler,))
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     stop = asyncio.Event()
@@ -61,22 +76,46 @@ async def _async_empty(request: bytes, context: grpc.aio.ServicerContext) -> byt
     return b""
 
 
-def run_server(port: int, loop: str) -> int:
+class _FixedCompare:
+    """Compare answering one fixed response (what the gateway returns for one attribute)."""
+
+    def __init__(self) -> None:
+        from gateway.generated.asen.v1 import similarity_pb2 as pb
+
+        self._response = pb.CompareResponse(
+            model_version="0123456789abcdef-cpu",
+            scores=[pb.AttributeScore(attribute="collar_design", similarity=0.5,
+                                      global_similarity=0.5, local_similarity=0.5)],
+            a_sha256="a" * 64,
+            b_sha256="b" * 64,
+        )  # fmt: skip
+
+    async def Compare(self, request, context):  # noqa: N802
+        return self._response
+
+
+def run_server(port: int, loop: str, kind: str) -> int:
     if loop == "uvloop":
         import uvloop
 
-        uvloop.run(serve(port))
+        uvloop.run(serve(port, kind))
     else:
-        asyncio.run(serve(port))
+        asyncio.run(serve(port, kind))
     return 0
 
 
-def measure(loop: str, body_bytes: int, args: argparse.Namespace) -> dict:
+def measure(
+    loop: str, body_bytes: int, args: argparse.Namespace, message: bytes | None = None
+) -> dict:
+    """Figures of one server: `message` given = the compare kind with that request."""
     from asen.triton.ports import free_port
 
+    kind = "empty" if message is None else "compare"
+    body = b"x" * body_bytes if message is None else message
+    method = METHOD if message is None else "/asen.v1.FashionSimilarity/Compare"
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), "--loop", loop],
+        [sys.executable, __file__, "--serve", str(port), "--loop", loop, "--kind", kind],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -86,11 +125,11 @@ def measure(loop: str, body_bytes: int, args: argparse.Namespace) -> dict:
             raise RuntimeError("the floor server did not start")
         address = f"127.0.0.1:{port}"
         with grpc.insecure_channel(address) as channel:  # one real call first
-            channel.unary_unary(METHOD)(b"x" * body_bytes, timeout=10)
+            channel.unary_unary(method)(body, timeout=10)
         result = h2load_grpc.run(
             address,
-            METHOD,
-            b"x" * body_bytes,
+            method,
+            body,
             args.seconds,
             args.clients,
             args.streams,
@@ -100,13 +139,14 @@ def measure(loop: str, body_bytes: int, args: argparse.Namespace) -> dict:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    return {"loop": loop, "body_bytes": body_bytes, **asdict(result)}
+    return {"kind": kind, "loop": loop, "body_bytes": len(body), **asdict(result)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", type=int, help="run the server alone on this port")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    parser.add_argument("--kind", choices=("empty", "compare"), default="empty")
     parser.add_argument("--loops", nargs="+", default=["asyncio", "uvloop"])
     parser.add_argument("--body-bytes", type=int, nargs="+", default=[0, 20000])
     parser.add_argument("--seconds", type=float, default=8)
@@ -115,16 +155,18 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.serve:
-        return run_server(args.serve, args.loop)
+        return run_server(args.serve, args.loop, args.kind)
     loops = [loop for loop in args.loops if loop != "uvloop" or _has_uvloop()]
     results = [measure(loop, size, args) for size in args.body_bytes for loop in loops]
+    compare = _compare_request()
+    results += [measure(loop, 0, args, compare) for loop in loops]
     print(f"grpc.aio floor, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
-    print(f"{'loop':8s} {'body B':>7s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
+    print(f"{'kind':8s} {'loop':8s} {'body B':>7s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
           f"{'CPU ms/call':>12s}")  # fmt: skip
     for r in results:
         print(
-            f"{r['loop']:8s} {r['body_bytes']:7d} {r['requests_per_s']:8.0f} {r['p50_ms']:7.2f} "
-            f"{r['p99_ms']:7.2f} {r['server_cpu_ms_per_request']:12.3f}"
+            f"{r['kind']:8s} {r['loop']:8s} {r['body_bytes']:7d} {r['requests_per_s']:8.0f} "
+            f"{r['p50_ms']:7.2f} {r['p99_ms']:7.2f} {r['server_cpu_ms_per_request']:12.3f}"
         )
     if args.json:
         print(
@@ -133,6 +175,19 @@ def main() -> int:
             )
         )
     return 0
+
+
+def _compare_request() -> bytes:
+    """A Compare of two 256-pixel-wide JPEGs, one attribute (as loadtests/bench_gateway.py)."""
+    from bench_gateway import make_images
+
+    from gateway.generated.asen.v1 import similarity_pb2 as pb
+
+    a, b = make_images(2, 256, seed=2)
+    request = pb.CompareRequest(
+        a=pb.ImageRef(data=a), b=pb.ImageRef(data=b), attributes=["collar_design"]
+    )
+    return request.SerializeToString()
 
 
 def _has_uvloop() -> bool:

@@ -88,11 +88,14 @@ def profile(
     raw = out / f"{name}.txt"
     recorder = subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--duration", str(int(args.seconds)),
-         "--rate", str(args.rate), "--format", "raw", "--output", str(raw), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--rate", str(args.rate), "--format", "raw", "--output", str(raw),
+         *(["--native"] if args.native else ["--nonblocking"])],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     result = h2load_grpc.run(address, PATHS[name], message, args.seconds, 2, 8, warm_up=1, pid=pid)
-    recorder.wait(timeout=args.seconds + 60)
+    _, errors = recorder.communicate(timeout=args.seconds + 60)
+    if not raw.exists():
+        raise RuntimeError(f"py-spy wrote no profile:\n{errors}")
     print(
         f"\n== {name}: {result.requests_per_s:.0f} req/s, p50 {result.p50_ms} ms, p99 "
         f"{result.p99_ms} ms, gateway CPU {result.server_cpu_ms_per_request} ms/call, "
@@ -134,6 +137,8 @@ def main() -> int:
     parser.add_argument("--items", type=int, default=200, help="catalogue items")
     parser.add_argument("--scenarios", nargs="+", default=list(PATHS), choices=list(PATHS))
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--native", action="store_true", help="C/Cython frames too (slower)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "profile")
     parser.add_argument("--baseline", type=Path, help="profile this checkout's gateway instead")
     args = parser.parse_args()
@@ -142,7 +147,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="profile-gateway-") as workdir:
         work = Path(workdir)
         env = {"ASEN_CATALOGUE_URI": str(work / "catalogue.db")}
-        services = Services(export_small_model(work), "redis", work, {"g": root}, env)
+        services = Services(export_small_model(work), "redis", work, {"g": (root, args.loop)}, env)
         try:
             services.start()
             gateway = services.gateways["g"]

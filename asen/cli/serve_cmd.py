@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         print(f"asen serve: starting tritonserver on 127.0.0.1:{triton_grpc} ...", file=sys.stderr)
         supervisor.start()
-        asyncio.run(_serve(config))
+        from gateway import event_loop
+
+        event_loop.run(_serve(config), config.event_loop)
     finally:
         print("asen serve: stopping tritonserver", file=sys.stderr)
         supervisor.stop()
