@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -69,6 +70,7 @@ class Figures:
     p50_ms: float
     p99_ms: float
     gateway_cpu_ms_per_request: float
+    triton_cpu_ms_per_request: float = 0.0
 
 
 @dataclass
@@ -77,12 +79,35 @@ class Run:
     completed: int  # calls completed inside the measuring window
     seconds: float  # length of the window
     gateway_cpu: float = 0.0  # CPU seconds the gateway process used during the run
+    triton_cpu: float = 0.0  # CPU seconds of tritonserver and its backend processes
 
 
 def process_cpu_seconds(pid: int) -> float:
     """utime + stime of a process (Linux /proc), to measure the gateway's own cost."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and all its live descendants (tritonserver and the Python
+    backend's stub processes)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grown = {pid}, True
+    while grown:
+        more = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grown = bool(more)
+    total = 0.0
+    for member in tree:
+        with contextlib.suppress(OSError):
+            total += process_cpu_seconds(member)
+    return total
 
 
 async def closed_loop(
@@ -124,6 +149,7 @@ def summarize(name: str, runs: list[Run]) -> Figures:
     seconds = sum(run.seconds for run in runs)
     ms = np.asarray(latencies) * 1000
     cpu = sum(run.gateway_cpu for run in runs)
+    triton_cpu = sum(run.triton_cpu for run in runs)
     return Figures(
         name,
         len(latencies),
@@ -132,6 +158,7 @@ def summarize(name: str, runs: list[Run]) -> Figures:
         round(float(np.percentile(ms, 50)), 2),
         round(float(np.percentile(ms, 99)), 2),
         round(1000 * cpu / max(1, len(latencies)), 2),
+        round(1000 * triton_cpu / max(1, len(latencies)), 1),
     )
 
 
@@ -347,16 +374,26 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
         report["h2load"] = h2load_scenarios(args, services, compare_request(0), attribute,
                                             cached_pairs[0])  # fmt: skip
 
+    triton_pid = services.triton.pid
+
     async def measured(pid: int | None, *loop_args) -> Run:
         before = process_cpu_seconds(pid) if pid else 0.0
+        triton_before = tree_cpu_seconds(triton_pid)
         result = await closed_loop(*loop_args)
         result.gateway_cpu = (process_cpu_seconds(pid) - before) if pid else 0.0
+        result.triton_cpu = tree_cpu_seconds(triton_pid) - triton_before
         return result
 
     images = list(fresh)
     sides = list(services.gateways)
-    share = len(images) // (len(sides) + 1)  # new images: a disjoint slice per side
-    counters = {name: itertools.count() for name in [*sides, "direct"]}
+    unused = itertools.count()  # every computed call takes an image never sent before
+
+    def new_images() -> Iterator[int]:
+        return itertools.takewhile(lambda i: i < len(images), unused)
+
+    def direct_call(i: int) -> Awaitable[None]:
+        return embed_triton(images[i])
+
     c, s = args.concurrency, args.seconds
     runs: dict[str, dict[str, list[Run]]] = {
         name: {scenario: [] for scenario in SCENARIOS} for name in sides
@@ -368,15 +405,14 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
         if round_number % 2:
             order.reverse()
         for name in order:
-            offset = [*sides, "direct"].index(name) * share
-            indices = itertools.takewhile(lambda i: i < share, counters[name])
             if name == "direct":
-                call = lambda i, o=offset: embed_triton(images[o + i])  # noqa: E731
-                runs["direct"]["direct"].append(await measured(None, call, c, s, indices))
+                runs["direct"]["direct"].append(
+                    await measured(None, direct_call, c, s, new_images())
+                )
                 continue
             stub, pid = stubs[name], services.gateways[name].pid
-            call = lambda i, o=offset, st=stub: embed_gateway(st, images[o + i])  # noqa: E731
-            runs[name]["gateway"].append(await measured(pid, call, c, s, indices))
+            call = lambda i, st=stub: embed_gateway(st, images[i])  # noqa: E731
+            runs[name]["gateway"].append(await measured(pid, call, c, s, new_images()))
         for name in sides if round_number % 2 == 0 else reversed(sides):
             stub, pid = stubs[name], services.gateways[name].pid
 
@@ -386,8 +422,30 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
             async def cached(i: int, st=stub) -> None:
                 await embed_gateway(st, cached_pairs[i % len(cached_pairs)])
 
-            runs[name]["compare"].append(await measured(pid, compare, c, s, itertools.count()))
-            runs[name]["cached"].append(await measured(pid, cached, c, s, itertools.count()))
+            cs = args.cached_seconds or s
+            runs[name]["compare"].append(await measured(pid, compare, c, cs, itertools.count()))
+            runs[name]["cached"].append(await measured(pid, cached, c, cs, itertools.count()))
+    paired = {}
+    for name in sides if args.paired_seconds > 0 else []:
+        # Half the workers through this gateway, half straight to Triton, at the same time:
+        # both halves meet the same Triton and the same machine load, so the ratio of their
+        # completions is what the gateway's path costs in latency, free of drift between
+        # windows (its CPU, shared with Triton, slows both halves alike: see the CPU figures).
+        stub = stubs[name]
+        via = lambda i, st=stub: embed_gateway(st, images[i])  # noqa: E731
+        half = max(1, c // 2)
+        through, straight = await asyncio.gather(
+            closed_loop(via, half, args.paired_seconds, new_images()),
+            closed_loop(direct_call, half, args.paired_seconds, new_images()),
+        )
+        paired[name] = {
+            "gateway_completed": through.completed,
+            "direct_completed": straight.completed,
+            "ratio": round(through.completed / max(1, straight.completed), 3),
+            "seconds": args.paired_seconds,
+            "workers_each": half,
+        }
+    report["paired_embed"] = paired
     if args.rounds == 0:  # h2load figures only
         sides = []
     else:
@@ -396,9 +454,14 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
     for name in sides:
         figures = [summarize(label, runs[name][key]) for key, label in SCENARIOS.items()]
         computed = figures[1]
+        # On a machine whose CPUs Triton saturates, what the gateway's own CPU per computed
+        # Embed leaves of Triton's capacity (independent of the noise between windows).
+        triton_ms = direct.triton_cpu_ms_per_request
+        bound = triton_ms / (triton_ms + computed.gateway_cpu_ms_per_request) if triton_ms else 0
         report["closed_loop"][name] = {
             "figures": [asdict(f) for f in figures],
             "embed_vs_direct_triton": round(computed.throughput / direct.throughput, 3),
+            "embed_cpu_bound_vs_direct": round(bound, 4),
         }
     for channel in channels.values():
         await channel.close()
@@ -487,18 +550,28 @@ def report_text(report: dict, args: argparse.Namespace) -> None:
         f"of {args.seconds:g} s"
     )
     print(f"{'side':16s} {'scenario':44s} {'requests':>9s} {'req/s':>9s} {'p50 ms':>9s} "
-          f"{'p99 ms':>9s} {'CPU ms/req':>11s}")  # fmt: skip
+          f"{'p99 ms':>9s} {'CPU ms/req':>11s} {'Triton CPU':>11s}")  # fmt: skip
     for name, side in loop.items():
         figures = [side] if name == "direct" else side["figures"]
         for f in figures:
             print(
                 f"{name:16s} {f['scenario']:44s} {f['requests']:9d} {f['throughput']:9.1f} "
-                f"{f['p50_ms']:9.2f} {f['p99_ms']:9.2f} {f['gateway_cpu_ms_per_request']:11.2f}"
+                f"{f['p50_ms']:9.2f} {f['p99_ms']:9.2f} {f['gateway_cpu_ms_per_request']:11.2f} "
+                f"{f['triton_cpu_ms_per_request']:11.1f}"
             )
     for name, side in loop.items():
         if name != "direct":
             ratio = side["embed_vs_direct_triton"]
-            print(f"{name}: Embed through the gateway / direct Triton = {100 * ratio:.1f}%")
+            print(
+                f"{name}: Embed through the gateway / direct Triton = {100 * ratio:.1f}% "
+                f"(CPU bound: {100 * side['embed_cpu_bound_vs_direct']:.2f}%)"
+            )
+    for name, pair in report.get("paired_embed", {}).items():
+        print(
+            f"{name}: at the same time, {pair['workers_each']} workers each: "
+            f"{pair['gateway_completed']} Embeds through the gateway, {pair['direct_completed']} "
+            f"direct = {100 * pair['ratio']:.1f}%"
+        )
 
 
 def main() -> int:
@@ -506,7 +579,10 @@ def main() -> int:
     parser.add_argument("--repository", type=Path, help="Triton model repository to serve")
     parser.add_argument("--full-size", action="store_true", help="random-init full-size model")
     parser.add_argument("--seconds", type=float, default=5.0, help="per scenario and round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (0: none)")
+    parser.add_argument(
+        "--cached-seconds", type=float, default=0, help="cached scenarios (0: as --seconds)"
+    )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--images", type=int, default=6000, help="distinct images to send")
     parser.add_argument("--warm-up-images", type=int, default=20)
@@ -521,6 +597,9 @@ def main() -> int:
         "--loops", nargs="+", default=["uvloop"], help="event loops of this checkout's gateway"
     )
     parser.add_argument("--floor-loops", nargs="+", default=["asyncio", "uvloop"])
+    parser.add_argument(
+        "--paired-seconds", type=float, default=0, help="gateway and direct Embed at once"
+    )
     parser.add_argument("--baseline", type=Path, help="checkout of the version to compare with")
     parser.add_argument("--out", type=Path, help="write the JSON report here")
     parser.add_argument("--json", action="store_true", help="also print the JSON report")

@@ -10,7 +10,7 @@ then for each scenario drives the gateway with h2load while `py-spy record` samp
 
 For each it writes the collapsed stacks (`<scenario>.txt` under --out: open them with
 speedscope, or turn them into a flame graph with flamegraph.pl) and prints the functions with
-the largest share of samples (inclusive and own).
+the largest share of samples (inclusive and own), also written to `summary.json`.
 
     python loadtests/profile_gateway.py [--seconds 10] [--out build/profile] [--items 200]
         [--scenarios compare embed search] [--baseline DIR]
@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 
 import grpc
@@ -83,7 +85,7 @@ async def prepare(address: str, items: int) -> dict[str, bytes]:
 
 def profile(
     name: str, address: str, pid: int, message: bytes, args: argparse.Namespace, out: Path
-) -> None:
+) -> dict:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     raw = out / f"{name}.txt"
     recorder = subprocess.Popen(
@@ -101,10 +103,10 @@ def profile(
         f"{result.p99_ms} ms, gateway CPU {result.server_cpu_ms_per_request} ms/call, "
         f"failed {result.failed}"
     )
-    summarize(raw, args.top)
+    return {"h2load": asdict(result), "samples": summarize(raw, args.top)}
 
 
-def summarize(raw: Path, top: int) -> None:
+def summarize(raw: Path, top: int) -> dict:
     """Largest shares of samples: inclusive (anywhere on the stack) and own (the leaf)."""
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
@@ -121,13 +123,15 @@ def summarize(raw: Path, top: int) -> None:
             inclusive[frame] += samples
     if not total:
         print("no samples")
-        return
-    print(f"{total} samples; inclusive:")
-    for frame, samples in inclusive.most_common(top):
-        print(f"  {100 * samples / total:5.1f}%  {frame}")
-    print("own:")
-    for frame, samples in own.most_common(top):
-        print(f"  {100 * samples / total:5.1f}%  {frame}")
+        return {"total": 0}
+    shares = {}
+    for label, counts in (("inclusive", inclusive), ("own", own)):
+        print(f"{total} samples; {label}:")
+        shares[label] = []
+        for frame, samples in counts.most_common(top):
+            print(f"  {100 * samples / total:5.1f}%  {frame}")
+            shares[label].append([frame, round(100 * samples / total, 2)])
+    return {"total": total, **shares}
 
 
 def main() -> int:
@@ -144,6 +148,8 @@ def main() -> int:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     root = args.baseline.resolve() if args.baseline else ROOT
+    if args.baseline:
+        args.loop = "asyncio"  # an older gateway has no ASEN_EVENT_LOOP
     with tempfile.TemporaryDirectory(prefix="profile-gateway-") as workdir:
         work = Path(workdir)
         env = {"ASEN_CATALOGUE_URI": str(work / "catalogue.db")}
@@ -152,8 +158,18 @@ def main() -> int:
             services.start()
             gateway = services.gateways["g"]
             messages = asyncio.run(prepare(gateway.address, args.items))
-            for name in args.scenarios:
-                profile(name, gateway.address, gateway.pid, messages[name], args, args.out)
+            summary = {
+                name: profile(name, gateway.address, gateway.pid, messages[name], args, args.out)
+                for name in args.scenarios
+            }
+            summary["settings"] = {
+                "seconds": args.seconds,
+                "rate": args.rate,
+                "items": args.items,
+                "loop": args.loop,
+                "gateway": "baseline" if args.baseline else "this checkout",
+            }
+            (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
         finally:
             services.stop()
     return 0
