@@ -34,6 +34,7 @@ DISTRIBUTION_OF = {
     "PIL": "pillow",
     "pymilvus": "pymilvus",
     "cryptography": "cryptography",
+    "uvloop": "uvloop",
 }
 FIRST_PARTY = {"asen_contract", "gateway"}  # the gateway image holds no training code
 
