@@ -14,8 +14,9 @@ class CacheBackend(Protocol):
         """One value (or None) per key, in order."""
         ...
 
-    async def set_many(self, items: dict[str, bytes]) -> None:
-        """Store values with the configured TTL."""
+    async def set_many(self, items: dict[str, bytes]) -> bool:
+        """Store values with the configured TTL; False when they were not stored (a failure
+        or a skipped write: the cache fails open)."""
         ...
 
     async def close(self) -> None: ...

@@ -34,13 +34,14 @@ class MemoryCache:
                 values.append(entry[1])
         return values
 
-    async def set_many(self, items: dict[str, bytes]) -> None:
+    async def set_many(self, items: dict[str, bytes]) -> bool:
         expiry = time.monotonic() + self._ttl if self._ttl > 0 else float("inf")
         for key, value in items.items():
             self._entries[key] = (expiry, value)
             self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
+        return True
 
     async def close(self) -> None:
         self._entries.clear()

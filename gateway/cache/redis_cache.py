@@ -63,9 +63,11 @@ class RedisCache:
         self._recovered()
         return list(values)
 
-    async def set_many(self, items: dict[str, bytes]) -> None:
-        if not items or self._skipping():
-            return
+    async def set_many(self, items: dict[str, bytes]) -> bool:
+        if not items:
+            return True
+        if self._skipping():
+            return False
         try:
             async with self._client.pipeline(transaction=False) as pipe:
                 for key, value in items.items():
@@ -73,8 +75,9 @@ class RedisCache:
                 await asyncio.wait_for(pipe.execute(), 2 * self._timeout)
         except _FAILURES as error:
             self._failed("write", error)
-            return
+            return False
         self._recovered()
+        return True
 
     async def ping(self) -> bool:
         try:

@@ -9,7 +9,9 @@ and chunked to the model's max batch size, chunks sent concurrently (spread over
 endpoints). The computation runs in its own task under its own deadline (the first caller's, or
 `compute_timeout` if that is longer), shielded from the callers: each caller waits for it only
 until its own deadline, so a caller in a hurry times out alone and the others still get the
-result. Every entry read (and checked) or computed is kept hot.
+result. Every entry read from the cache (and checked), or computed and stored in it, is kept
+hot: the hot entries are a copy of what the shared cache holds, so an embedding computed while
+Redis was unreachable is not kept (the next call goes to the cache again and stores it).
 """
 
 from __future__ import annotations
@@ -131,20 +133,21 @@ class Embedder:
             [image.data], [[a.id for a in attributes]], info.model_version, True, _left(deadline)
         )
         results: dict[str, AttributeResult] = {}
-        writes: dict[str, bytes] = {}
+        entries: dict[str, CachedEmbedding] = {}
         self._hot.use_version(info.model_version)
         for k, a in enumerate(attributes):
             entry = CachedEmbedding(
                 np.array(out.embeddings[0, k], dtype=np.float32),
                 tuple(map(float, out.rois[0, k])),
             )
-            key = cache_key(info.model_version, a.name, image.sha256)
-            writes[key] = entry.encode(self._cache_dtype)
-            self._hot.put(key, entry, info.embedding_dim)
+            entries[cache_key(info.model_version, a.name, image.sha256)] = entry
             results[a.name] = AttributeResult(
                 entry.embedding, entry.roi, False, out.attention[0, k]
             )
-        await self._cache.set_many(writes)
+        writes = {key: entry.encode(self._cache_dtype) for key, entry in entries.items()}
+        if await self._cache.set_many(writes):
+            for key, entry in entries.items():
+                self._hot.put(key, entry, info.embedding_dim)
         return results
 
     async def _fill(
@@ -168,12 +171,13 @@ class Embedder:
             missing = [key for key in owned if key not in found]
             if missing:
                 computed = await self._compute(info, missing, pairs, deadline)
-                await self._cache.set_many(
+                stored = await self._cache.set_many(
                     {k: e.encode(self._cache_dtype) for k, e in computed.items()}
                 )
                 for key, entry in computed.items():
                     found[key] = (entry, False)
-                    self._hot.put(key, entry, info.embedding_dim)
+                    if stored:  # hot = a copy of what the shared cache holds
+                        self._hot.put(key, entry, info.embedding_dim)
                     self._flights.resolve(key, entry)
             return found
         except BaseException as error:

@@ -170,3 +170,24 @@ async def test_a_new_model_version_reads_the_cache_again() -> None:
     await embedder.embed(newer, [image], [INFO.attributes[0]], _deadline())
     assert len(cache.reads) == 2 and "v-next" in cache.reads[-1][0]
     assert len(pool.calls) == 2  # the new version's embedding is computed, not reused
+
+
+class RefusingCache(CountingCache):
+    """A cache that cannot store (Redis down or skipped): set_many reports it."""
+
+    async def set_many(self, items: dict[str, bytes]) -> bool:
+        return False
+
+
+async def test_an_embedding_the_cache_did_not_store_is_not_kept_hot() -> None:
+    """Hot entries copy the shared cache: what it did not store is asked for again (and stored
+    once the cache is back), never served from one process only."""
+    pool, cache = ScriptedPool(), RefusingCache()
+    hot = HotEntries(100, 60)
+    embedder = Embedder(pool, cache, hot=hot)
+    image = ImageInput.from_bytes(image_bytes(38), "a")
+    await embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline())
+    await embedder.embed_with_attention(INFO, image, [INFO.attributes[1]], _deadline())
+    assert len(hot) == 0
+    await embedder.embed(INFO, [image], [INFO.attributes[0]], _deadline())
+    assert len(cache.reads) == 2
