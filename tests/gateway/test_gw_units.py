@@ -9,7 +9,7 @@ import pytest
 from asen_contract.errors import AsenError, ImageError, InvalidInput, LimitExceeded
 from gateway.api.auth import ApiKeyInterceptor, hash_key, load_keys
 from gateway.core.images import ImageInput, ImageRef, check_image
-from gateway.core.scoring import score
+from gateway.core.scoring import score, score_pair
 
 from .gw_support import image_bytes, png_bomb
 
@@ -76,3 +76,16 @@ def test_api_keys_file_and_check(tmp_path) -> None:
     keys_file.write_text("s3cret\n")  # a plain key instead of its digest
     with pytest.raises(AsenError, match="SHA-256"):
         load_keys(keys_file)
+
+
+@pytest.mark.parametrize(("dim", "global_dim"), [(16, 8), (8, 8)])  # fused; global-only
+def test_pair_scores_agree_with_matrix_scores(dim: int, global_dim: int) -> None:
+    rng = np.random.default_rng(dim)
+    a, b = (rng.standard_normal(dim).astype(np.float32) for _ in range(2))
+    expected = score(a, b[None], global_dim)
+    fused, global_part, local_part = score_pair(a, b, global_dim)
+    assert fused == pytest.approx(float(expected.fused[0]), rel=1e-5)
+    assert global_part == pytest.approx(float(expected.global_part[0]), rel=1e-5)
+    assert local_part == pytest.approx(float(expected.local_part[0]), rel=1e-5, abs=1e-7)
+    zero = np.zeros(dim, np.float32)
+    assert score_pair(a, zero, global_dim) == (0.0, 0.0, 0.0)
