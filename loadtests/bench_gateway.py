@@ -438,10 +438,14 @@ async def run(args: argparse.Namespace, services: Services) -> dict:
             closed_loop(via, half, args.paired_seconds, new_images()),
             closed_loop(direct_call, half, args.paired_seconds, new_images()),
         )
+        if not (through.completed and straight.completed):
+            print(f"{name}: paired run ran out of new images (raise --images)", file=sys.stderr)
         paired[name] = {
             "gateway_completed": through.completed,
             "direct_completed": straight.completed,
-            "ratio": round(through.completed / max(1, straight.completed), 3),
+            "ratio": round(through.completed / straight.completed, 3)
+            if through.completed and straight.completed
+            else None,
             "seconds": args.paired_seconds,
             "workers_each": half,
         }
@@ -567,6 +571,9 @@ def report_text(report: dict, args: argparse.Namespace) -> None:
                 f"(CPU bound: {100 * side['embed_cpu_bound_vs_direct']:.2f}%)"
             )
     for name, pair in report.get("paired_embed", {}).items():
+        if pair["ratio"] is None:
+            print(f"{name}: paired run ran out of new images (raise --images)")
+            continue
         print(
             f"{name}: at the same time, {pair['workers_each']} workers each: "
             f"{pair['gateway_completed']} Embeds through the gateway, {pair['direct_completed']} "
@@ -584,7 +591,9 @@ def main() -> int:
         "--cached-seconds", type=float, default=0, help="cached scenarios (0: as --seconds)"
     )
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--images", type=int, default=6000, help="distinct images to send")
+    parser.add_argument(
+        "--images", type=int, default=6000, help="distinct new images (computed Embeds)"
+    )
     parser.add_argument("--warm-up-images", type=int, default=20)
     parser.add_argument("--image-size", type=int, default=256, help="image width in pixels")
     parser.add_argument("--cached-pairs", type=int, default=32)
