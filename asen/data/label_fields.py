@@ -33,6 +33,29 @@ def check_label(
     num_images: int,
 ) -> bool:
     """Record every problem of one (image, attribute, value) triple; True when it is valid."""
+    valid = check_image_and_attribute(problems, line_number, fid, attribute, spec, num_images)
+    if not 0 <= attribute < spec.num_attributes:
+        return False
+    count = spec.num_values[attribute]
+    if not 0 <= value < count:
+        problems.add(
+            line_number,
+            f"value id {value} out of range 0..{count - 1} "
+            f"for attribute {attribute} ({spec.attributes[attribute]})",
+        )
+        valid = False
+    return valid
+
+
+def check_image_and_attribute(
+    problems: ProblemList,
+    line_number: int,
+    fid: int,
+    attribute: int,
+    spec: DatasetSpec,
+    num_images: int,
+) -> bool:
+    """Record whether the image id is inside the split and the attribute id known; True if both."""
     valid = True
     if not 0 <= fid < num_images:
         problems.add(line_number, f"image id {fid} out of range 0..{num_images - 1}")
@@ -41,14 +64,6 @@ def check_label(
         problems.add(
             line_number,
             f"unknown attribute id {attribute} ({spec.name} has ids 0..{spec.num_attributes - 1})",
-        )
-        return False
-    count = spec.num_values[attribute]
-    if not 0 <= value < count:
-        problems.add(
-            line_number,
-            f"value id {value} out of range 0..{count - 1} "
-            f"for attribute {attribute} ({spec.attributes[attribute]})",
         )
         valid = False
     return valid

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from asen.data.label_fields import integer_rows
+from asen.data.label_fields import check_image_and_attribute, integer_rows
 from asen.data.metadata import DatasetSpec
 from asen.data.problems import ProblemList
 
@@ -44,17 +44,7 @@ def read_regions(path: Path, spec: DatasetSpec, num_images: int) -> AttributeReg
             problems.add(number, f"expected 6 fields `{FIELDS}`, got {len(fields)}")
             continue
         fid, attribute, x0, y0, x1, y1 = fields
-        valid = True
-        if not 0 <= fid < num_images:
-            problems.add(number, f"image id {fid} out of range 0..{num_images - 1}")
-            valid = False
-        if not 0 <= attribute < spec.num_attributes:
-            problems.add(
-                number,
-                f"unknown attribute id {attribute} ({spec.name} has ids "
-                f"0..{spec.num_attributes - 1})",
-            )
-            valid = False
+        valid = check_image_and_attribute(problems, number, fid, attribute, spec, num_images)
         if min(x0, y0) < 0 or x1 <= x0 or y1 <= y0:
             problems.add(number, f"empty or negative box ({x0}, {y0}, {x1}, {y1})")
             valid = False
