@@ -63,3 +63,14 @@ def test_gateway_loads_the_rendered_configuration(case: Case, tmp_path: Path) ->
     assert config.max_connection_age_seconds == 300  # long-lived clients reach new pods
     assert config.discovery == env["ASEN_DISCOVERY"]
     assert bool(config.tls_client_ca) == ("ASEN_TLS_CLIENT_CA" in env)
+    # the hot path's settings reach the pod from values (defaults equal the gateway's own)
+    defaults = GatewayConfig()
+    assert config.event_loop == env["ASEN_EVENT_LOOP"] in ("uvloop", "asyncio")
+    assert config.hot_entries == int(env["ASEN_HOT_ENTRIES"]) >= 0
+    assert config.hot_entry_seconds == float(env["ASEN_HOT_ENTRY_SECONDS"]) > 0
+    if case.values_file is None:
+        assert (config.event_loop, config.hot_entries, config.hot_entry_seconds) == (
+            defaults.event_loop,
+            defaults.hot_entries,
+            defaults.hot_entry_seconds,
+        )
