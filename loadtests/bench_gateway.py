@@ -7,6 +7,8 @@ Starts a real tritonserver on a model repository (a small untrained ASEN++ is ex
   1. Compare with both embeddings cached, driven by h2load (a C load generator: the gateway's
      CPU per call, calls/s, p50/p99), beside the floor: an empty grpc.aio call of the same
      request size on the same machine (loadtests/grpc_floor.py), and Embed of a cached image;
+     then cached Compares offered at a fixed rate (--h2load-rate, 2,000 calls/s: the load a
+     latency target is stated at) for p50/p99 at that load, beside the floor at the same rate;
   2. closed-loop load from asyncio gRPC clients at a fixed concurrency: cached Compare, Embed of
      new images (computed) through the gateway vs the same load sent directly to Triton
      (throughput ratio), Embed of a cached image.
@@ -508,10 +510,27 @@ def h2load_scenarios(
                 answered_ok = gateway.requests(method) - before  # gRPC status OK, warm-up too
                 entry = asdict(result) | {"grpc_ok_including_warm_up": answered_ok}
                 results[name].setdefault(method, []).append(entry)
+            if args.h2load_rate > 0:  # the latency at the target's load, not at saturation
+                message, path = calls["Compare"]
+                result = h2load_grpc.run(
+                    gateway.address, path, message, args.h2load_seconds, args.h2load_clients,
+                    args.h2load_rate_streams, warm_up=2, pid=gateway.pid, rate=args.h2load_rate,
+                )  # fmt: skip
+                results[name].setdefault(f"Compare @{args.h2load_rate:g}/s", []).append(
+                    asdict(result)
+                )
         for loop in args.floor_loops:
             message = calls["Compare"][0]
             results["floor"].append(grpc_floor.measure(loop, len(message), floor_args))
             results["floor"].append(grpc_floor.measure(loop, 0, floor_args, message))
+            if args.h2load_rate > 0:
+                rated = argparse.Namespace(
+                    seconds=args.h2load_seconds, clients=args.h2load_clients,
+                    streams=args.h2load_rate_streams, rate=args.h2load_rate,
+                )  # fmt: skip
+                results["floor"].append(
+                    grpc_floor.measure(loop, 0, rated, message) | {"kind": "compare at rate"}
+                )
     return results
 
 
@@ -535,11 +554,16 @@ def report_text(report: dict, args: argparse.Namespace) -> None:
         print(f"{'side':16s} {'call':24s} {'req/s':>8s} {'p50 ms':>7s} {'p99 ms':>7s} "
               f"{'CPU ms/call':>12s}")  # fmt: skip
         rows = [(n, m, summarize_h2load(e)) for n in h2 if n != "floor" for m, e in h2[n].items()]
-        for kind in ("empty", "compare"):
+        labels = {
+            "empty": "empty call",
+            "compare": "fixed Compare",
+            "compare at rate": f"fixed Compare @{args.h2load_rate:g}/s",
+        }
+        for kind, label in labels.items():
             for loop in args.floor_loops:
                 floors = [f for f in h2["floor"] if f["loop"] == loop and f["kind"] == kind]
-                label = f"{'empty call' if kind == 'empty' else 'fixed Compare'}, {loop}"
-                rows.append(("floor", label, summarize_h2load(floors)))
+                if floors:
+                    rows.append(("floor", f"{label}, {loop}", summarize_h2load(floors)))
         for name, method, f in rows:
             print(
                 f"{name:16s} {method + (' (cached)' if name != 'floor' else ''):24s} "
@@ -602,6 +626,17 @@ def main() -> int:
     parser.add_argument("--h2load-rounds", type=int, default=2)
     parser.add_argument("--h2load-clients", type=int, default=2)
     parser.add_argument("--h2load-streams", type=int, default=8)
+    parser.add_argument(
+        "--h2load-rate",
+        type=float,
+        default=2000,
+        help="also offer cached Compares at this rate (calls/s, open loop): p50/p99 at that load; "
+        "0 = none",
+    )
+    parser.add_argument(
+        "--h2load-rate-streams", type=int, default=32,
+        help="streams per connection at --h2load-rate (a ceiling, not the load)",
+    )  # fmt: skip
     parser.add_argument(
         "--loops", nargs="+", default=["uvloop"], help="event loops of this checkout's gateway"
     )

@@ -135,6 +135,7 @@ def measure(
             args.streams,
             warm_up=2,
             pid=server.pid,
+            rate=getattr(args, "rate", None),
         )
     finally:
         server.send_signal(signal.SIGTERM)

@@ -10,7 +10,8 @@ from h2load's per-request log (`--log-file`), the server's CPU from /proc when i
 
     python loadtests/h2load_grpc.py --address 127.0.0.1:50051 \
         --method /asen.v1.FashionSimilarity/Compare --message compare.bin \
-        [--seconds 10] [--clients 2] [--streams 8] [--pid GATEWAY_PID] [--json]
+        [--seconds 10] [--clients 2] [--streams 8] [--rate CALLS_PER_S] [--pid GATEWAY_PID]
+        [--json]
 
 (`--message` is the serialized request message, without the frame.) Installed by
 scripts/install_tools.sh (`make tools`) or `apt-get install nghttp2-client`.
@@ -40,6 +41,9 @@ class H2Result:
     seconds: float  # measuring window (after the warm-up)
     clients: int
     streams: int  # concurrent streams per client: clients x streams calls in flight
+    offered_per_s: (
+        float | None
+    )  # the offered rate (h2load --rps over all clients); None: closed loop
     requests_per_s: float
     succeeded: int
     failed: int
@@ -73,8 +77,14 @@ def run(
     streams: int = 8,
     warm_up: float = 2,
     pid: int | None = None,
+    rate: float | None = None,
 ) -> H2Result:
-    """h2load for `warm_up` + `seconds` against `address` (h2c); figures of the window only."""
+    """h2load for `warm_up` + `seconds` against `address` (h2c); figures of the window only.
+
+    Without `rate` each client keeps `streams` calls in flight (the capacity); with it the
+    clients together offer `rate` calls/s (open loop, `streams` in flight at most), the load at
+    which a latency target is stated. h2load times a call from its send, so a call that waits
+    for a free stream is not counted waiting: keep `streams` well above rate x latency."""
     binary = shutil.which("h2load")
     if binary is None:
         raise RuntimeError("h2load is not installed (Debian package nghttp2-client)")
@@ -89,6 +99,8 @@ def run(
             "-D", str(int(round(seconds))), "--warm-up-time", str(int(round(warm_up))),
             "--log-file", str(log),
         ]  # fmt: skip
+        if rate is not None:
+            command.append(f"--rps={rate / clients:g}")
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -102,7 +114,7 @@ def run(
         if process.returncode != 0:
             raise RuntimeError(f"h2load failed ({process.returncode}):\n{output}")
         latencies = _latencies_ms(log)
-    return parse(output, method, seconds, clients, streams, latencies, cpu)
+    return parse(output, method, seconds, clients, streams, latencies, cpu, rate)
 
 
 def parse(
@@ -113,10 +125,11 @@ def parse(
     streams: int,
     latencies_ms: np.ndarray,
     server_cpu_seconds: float | None,
+    rate: float | None = None,
 ) -> H2Result:
-    rate = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output)
+    achieved = re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", output)
     counts = re.search(r"(\d+) succeeded, (\d+) failed", output)
-    if rate is None or counts is None:
+    if achieved is None or counts is None:
         raise RuntimeError(f"unexpected h2load output:\n{output}")
     succeeded = int(counts.group(1))
     percentiles = (
@@ -130,7 +143,8 @@ def parse(
         seconds=seconds,
         clients=clients,
         streams=streams,
-        requests_per_s=float(rate.group(1)),
+        offered_per_s=rate,
+        requests_per_s=float(achieved.group(1)),
         succeeded=succeeded,
         failed=int(counts.group(2)),
         p50_ms=round(float(percentiles[0]), 2),
@@ -161,6 +175,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--streams", type=int, default=8, help="concurrent calls per client")
     parser.add_argument("--pid", type=int, help="server process: report its CPU per request")
+    parser.add_argument("--rate", type=float, help="offered calls/s over all clients (open loop)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = run(
@@ -172,6 +187,7 @@ def main() -> int:
         args.streams,
         args.warm_up,
         args.pid,
+        args.rate,
     )
     if args.json:
         print(json.dumps(asdict(result)))

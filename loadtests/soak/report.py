@@ -186,10 +186,10 @@ def render(result: SoakResult, timeline_png: str, resources_png: str) -> str:
             f"Before the load, `h2load` (C, HTTP/2) sent cached Compare calls to `gw-single` "
             f"for {capacity['seconds']} s with {capacity['clients']} connections x "
             f"{capacity['streams']} streams: **{capacity['requests_per_s']:.0f} calls/s** "
-            f"({capacity['succeeded']} succeeded, {capacity['failed']} failed, mean "
-            f"{capacity['mean_ms']:.1f} ms). The soak offers {offered:g} calls/s of a mix that is "
-            "mostly far more expensive (uncached embeddings run the model), spread over two "
-            "gateways.",
+            f"({capacity['succeeded']} succeeded, {capacity['failed']} failed, p50 "
+            f"{capacity['p50_ms']:.1f} ms, p99 {capacity['p99_ms']:.1f} ms). The soak offers "
+            f"{offered:g} calls/s of a mix that is mostly far more expensive (uncached embeddings "
+            "run the model), spread over two gateways.",
             "",
         ]
     return "\n".join(out) + "\n"

@@ -22,7 +22,8 @@ import grpc
 
 from gateway.generated.asen.v1 import similarity_pb2 as pb
 from gateway.generated.asen.v1 import similarity_pb2_grpc as pb_grpc
-from loadtests.soak.capacity import Capacity, measure
+from loadtests.h2load_grpc import H2Result
+from loadtests.soak.capacity import measure
 from loadtests.soak.faults import FaultWindow, schedule
 from loadtests.soak.gateway_proc import ROOT
 from loadtests.soak.sampler import Sampler
@@ -134,7 +135,7 @@ def index_catalogue(addresses: list[str]) -> None:
                 raise RuntimeError(f"indexing the catalogue through {address} failed: {failed[:3]}")
 
 
-def measure_capacity(address: str, attributes: list[str], seconds: int) -> Capacity | None:
+def measure_capacity(address: str, attributes: list[str], seconds: int) -> H2Result | None:
     pictures = catalogue()
     request = pb.CompareRequest(
         a=pb.ImageRef(data=pictures[0]), b=pb.ImageRef(data=pictures[1]), attributes=attributes

@@ -9,6 +9,7 @@ it ends (checked here: no child process of the test left, every port the system 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def soak_run(tmp_path_factory: pytest.TempPathFactory):
     (workdir / "model").mkdir()
     repository = export_small_model(workdir / "model")
     before = _descendants()
-    data = run_soak("short", repository, workdir)
+    data = run_soak("short", repository, workdir, capacity_seconds=1)
     left = _descendants() - before
     return analyse(data), left
 
@@ -106,3 +107,5 @@ def test_gateways_were_sampled_and_the_report_renders(soak, tmp_path: Path) -> N
     write_report(soak, tmp_path / "soak.md")
     text = (tmp_path / "soak.md").read_text()
     assert "| redis-restart |" in text and (tmp_path / "soak_timeline.png").stat().st_size > 0
+    if shutil.which("h2load"):  # `make tools` installs it: the raw capacity (h2load) section
+        assert "## Raw capacity (h2load)" in text and " 0 failed, p50 " in text
