@@ -21,7 +21,6 @@ depend on the weights. Without --data a small synthetic set is drawn for the cal
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -33,6 +32,7 @@ from pathlib import Path
 
 import torch
 from bench_models import random_checkpoint, synthetic_set
+from json_report import publish
 
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
@@ -143,11 +143,7 @@ def main() -> int:
         paths = prepare_graphs(checkpoint, work, data, args.calibration_images)
         report = run_grid(checkpoint, paths, args, layouts)
     report["machine"] = {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg()[0]}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "runtimes.json").write_text(text + "\n")
+    publish(report, args.out, "runtimes.json")
     return 0
 
 

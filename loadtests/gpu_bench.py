@@ -29,6 +29,7 @@ from pathlib import Path
 import tritonclient.grpc as grpcclient
 from bench_models import random_checkpoint
 from gpu_check import OFFICIAL_TRITONSERVER, step
+from json_report import publish
 from triton_load import closed_loop, compute_shares, compute_us, ensemble_inputs, photo_jpegs
 
 from asen.checkpoint import load_checkpoint
@@ -159,11 +160,7 @@ def main() -> int:
         "interrupted": interrupted,
         "seconds": round(time.monotonic() - started, 1),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "gpu_bench.json").write_text(text + "\n")
+    publish(report, args.out, "gpu_bench.json")
     return 0
 
 

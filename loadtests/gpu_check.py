@@ -20,7 +20,6 @@ status 1 when parity fails.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import tritonclient.grpc as grpcclient
 from bench_models import random_checkpoint, synthetic_set
+from json_report import publish
 from triton_load import closed_loop, ensemble_inputs, photo_jpegs
 
 from asen.checkpoint import load_checkpoint
@@ -146,11 +146,7 @@ def main() -> int:
         "throughput": runs,
         "seconds": round(time.monotonic() - started, 1),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "gpu_check.json").write_text(text + "\n")
+    publish(report, args.out, "gpu_check.json")
     if not parity["passed"]:
         print(f"PARITY FAILED: min cosine {parity['min_cosine']:.6f} "
               f"({parity['min_cosine_image']}), {len(parity['roi_differing'])} RoI boxes differ",

@@ -15,13 +15,13 @@ the resize; on a GPU they include nvJPEG's decoding differences.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench_models import random_checkpoint, synthetic_set
+from json_report import publish
 
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
@@ -63,11 +63,7 @@ def main() -> int:
         **report,
         "seconds": round(time.monotonic() - started, 1),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "device_preprocess.json").write_text(text + "\n")
+    publish(report, args.out, "device_preprocess.json")
     return 0
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 import tempfile
 from pathlib import Path
 
 from bench_models import random_checkpoint, synthetic_set
+from json_report import publish
 
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
@@ -79,11 +79,7 @@ def main() -> int:
         "against": "all graphs in float32 (PyTorch, CPU)",
         "variants": results,
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "fp16.json").write_text(text + "\n")
+    publish(report, args.out, "fp16.json")
     return 0
 
 

@@ -14,11 +14,12 @@ Speed is measured by `bench_runtimes.py` (full-size shapes); this script is abou
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from json_report import publish
 
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import FashionDataset
@@ -95,11 +96,7 @@ def main() -> int:
         "int8_graphs": list(INT8_GRAPHS),
         "results": results,
     }
-    text = json.dumps(output, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "int8.json").write_text(text + "\n")
+    publish(output, args.out, "int8.json")
     return 0
 
 

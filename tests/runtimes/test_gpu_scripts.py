@@ -72,12 +72,13 @@ def test_parity_check_fails_on_a_different_model(tmp_path):
 
 
 @pytest.mark.parametrize("batches", [["1", "2"]])
-def test_gpu_bench_dry_run_reports_throughput_and_decode_share(batches):
+def test_gpu_bench_dry_run_reports_throughput_and_decode_share(batches, tmp_path):
     code, report, stderr = run_script(
         PYTHON, "loadtests/gpu_bench.py", "--dry-run", "--small", "--concurrency", "2",
-        "--batches", *batches, "--seconds", "1", "--max-batch", "8",
+        "--batches", *batches, "--seconds", "1", "--max-batch", "8", "--out", str(tmp_path),
     )  # fmt: skip
     assert code == 0, stderr[-3000:]
+    assert json.loads((tmp_path / "gpu_bench.json").read_text()) == report  # --out: the same
     assert report["target"] == "cpu (dry run)"
     assert set(report["model_versions"]) == {"exact", "device"} and not report["interrupted"]
     assert [(p["preprocess"], p["batch"]) for p in report["points"]] == [
