@@ -4,7 +4,8 @@ Unary calls are admitted by the in-flight limit; streams by their own budget and
 cap (`StreamAdmission`), so open streams never starve unary calls. Handlers raise the error
 kinds of asen_contract.errors; `status_of` turns them into the gRPC status. Anything unexpected
 becomes INTERNAL with a generic message (details only in the log), so one bad request never
-takes the server down. Failed calls are logged at a bounded rate; the metrics count every call.
+takes the server down; a cancellation that is not the call's own becomes UNAVAILABLE at once.
+Failed calls are logged at a bounded rate; the metrics count every call.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 import grpc
 
+from asen_contract.errors import Unavailable
 from gateway import metrics
 from gateway.api.admission import InFlightLimiter
 from gateway.api.callers import caller_of
@@ -28,6 +30,7 @@ log = logging.getLogger("gateway.access")
 T = TypeVar("T")
 _OK = Status(grpc.StatusCode.OK, "")
 _CANCELLED = Status(grpc.StatusCode.CANCELLED, "cancelled")
+_INTERRUPTED = Unavailable("the call was interrupted inside the gateway; retry it")
 
 
 class CallGuard:
@@ -76,8 +79,10 @@ class CallGuard:
         try:
             return await handler(self.deadline(context))
         except asyncio.CancelledError:
-            status = _CANCELLED
-            raise
+            if _this_call_cancelled():
+                status = _CANCELLED
+                raise
+            status = self.failed(method, _INTERRUPTED)
         except Exception as error:
             status = self.failed(method, error)
         finally:
@@ -108,9 +113,14 @@ class CallGuard:
         try:
             async for item in handler():
                 yield item
-        except (asyncio.CancelledError, GeneratorExit):
+        except GeneratorExit:
             status = _CANCELLED
             raise
+        except asyncio.CancelledError:
+            if _this_call_cancelled():
+                status = _CANCELLED
+                raise
+            status = self.failed(method, _INTERRUPTED)
         except Exception as error:
             status = self.failed(method, error)
         finally:
@@ -142,3 +152,11 @@ class CallGuard:
         count.inc()
         if code is not grpc.StatusCode.OK:
             self._failures.failed(method, status.code.name, seconds, status.message)
+
+
+def _this_call_cancelled() -> bool:
+    """Whether the call's own task was cancelled (the client cancelled, its deadline passed, or
+    the server is stopping), as opposed to a CancelledError escaping from something the call
+    awaited: the client must hear about that now, not at its deadline."""
+    task = asyncio.current_task()
+    return task is None or task.cancelling() > 0
