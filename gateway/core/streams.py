@@ -3,7 +3,8 @@
 A stream has no overall deadline (each item gets its own), so a client that opens one and goes
 quiet would hold its stream slot for ever. `idle_bounded` reads the requests and ends the stream
 with DeadlineExceeded when nothing arrives for `idle_timeout` seconds while nothing of the stream
-is in flight; a slow item in flight keeps the stream alive however long it takes.
+is in flight; a slow item in flight keeps the stream alive however long it takes, and once it
+has finished the client gets at least a whole `idle_timeout` to send the next request.
 """
 
 from __future__ import annotations
@@ -29,10 +30,15 @@ async def idle_bounded(
     try:
         while True:
             following = asyncio.ensure_future(anext(iterator))
+            busy = False  # something was in flight at the last check
             while not (await asyncio.wait({following}, timeout=idle_timeout if bounded else None))[
                 0
             ]:
-                if not in_flight():
+                if in_flight():
+                    busy = True
+                elif busy:  # the last item finished within this period: the idle clock starts
+                    busy = False
+                else:
                     raise DeadlineExceeded(
                         f"stream idle for {idle_timeout:g} s with nothing in flight"
                     )
