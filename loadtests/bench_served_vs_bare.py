@@ -18,8 +18,13 @@ graphs run `streams x threads` threads, the server a dozen processes, and under 
 share of the cores by its runnable threads, not by its need. So every round also counts CPU time
 (`/proc`: the tritonserver process tree, and this process for the bare graphs and for the load
 generator): `cpu_ratio` = bare CPU seconds per image (the three graphs at their best settings) /
-served CPU seconds per image (server and client). It says which share of the served CPU goes to
-the graphs, and what the served/bare ratio would be on a machine where both kept the cores busy.
+served CPU seconds per image (server and client), `cpu_ratio_server` the same without the load
+generator (the served ensemble alone: what the target is about). They say which share of the
+served CPU goes to the graphs, and what the served/bare ratio would be on a machine where both
+kept the cores busy. The server's CPU is also split by part (`cpu_ms_per_image_server_by_part`:
+the tritonserver process, each model's Python-backend stubs), and every round records the load
+average when it starts and ends: on a quiet machine (load average well under the core count)
+the wall-clock ratio is meaningful too.
 
     .venv/bin/python loadtests/bench_served_vs_bare.py [--variant onnxruntime/float32]
         [--rounds 3] [--seconds 15] [--concurrency 4] [--out DIR]
@@ -53,19 +58,32 @@ from asen.triton.ports import free_ports
 from asen_contract.tensors import ENSEMBLE
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and all its live descendants, from /proc."""
-    total, stack = 0, [pid]
+def tree_cpu_by_process(pid: int) -> dict[str, float]:
+    """CPU seconds of a process tree by part: `tritonserver` (the server process itself), each
+    model's Python-backend stubs (named by the model, all its instances together), `other`."""
+    totals: dict[str, float] = {}
+    stack = [pid]
     while stack:
         current = stack.pop()
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+            argv = Path(f"/proc/{current}/cmdline").read_bytes().split(b"\0")
             for task in Path(f"/proc/{current}/task").iterdir():
                 stack.extend(int(c) for c in (task / "children").read_text().split())
         except (OSError, ValueError):
             continue  # exited meanwhile
-    return total / os.sysconf("SC_CLK_TCK")
+        part = _process_part(current == pid, [a.decode(errors="replace") for a in argv])
+        seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        totals[part] = totals.get(part, 0.0) + seconds
+    return totals
+
+
+def _process_part(is_root: bool, argv: list[str]) -> str:
+    if is_root:
+        return "tritonserver"
+    if argv and argv[0].endswith("triton_python_backend_stub") and len(argv) > 1:
+        return Path(argv[1]).parent.parent.name  # .../<model>/<version>/model.py
+    return "other"
 
 
 def bare_graphs(repository: Path, model, runtime: str, batches, layouts) -> tuple[dict, dict]:
@@ -122,15 +140,21 @@ def bare_limit(sessions, feeds, best: dict[str, dict], seconds: float) -> dict:
 def served_load(server, images, args, attributes: int) -> dict:
     """Closed-loop load on the ensemble with its CPU cost (server tree, load generator)."""
     before = compute_us(server.metrics_url)
-    server_cpu, client_cpu = tree_cpu_seconds(server.process.pid), time.process_time()
+    server_cpu, client_cpu = tree_cpu_by_process(server.process.pid), time.process_time()
     wall = time.perf_counter()
     run = closed_loop(server.grpc_url, images, args.concurrency, args.seconds, attributes)
     images_done = run["images_per_s"] * (time.perf_counter() - wall)
-    server_ms = (tree_cpu_seconds(server.process.pid) - server_cpu) * 1000 / images_done
+    server_after = tree_cpu_by_process(server.process.pid)
     client_ms = (time.process_time() - client_cpu) * 1000 / images_done
+    by_part = {
+        part: round((seconds - server_cpu.get(part, 0.0)) * 1000 / images_done, 2)
+        for part, seconds in sorted(server_after.items())
+    }
+    server_ms = sum(by_part.values())
     run["cpu_ms_per_image"] = round(server_ms + client_ms, 2)
     run["cpu_ms_per_image_server"] = round(server_ms, 2)
     run["cpu_ms_per_image_client"] = round(client_ms, 2)
+    run["cpu_ms_per_image_server_by_part"] = by_part
     run["compute_shares"] = compute_shares(before, compute_us(server.metrics_url))
     return run
 
@@ -188,7 +212,7 @@ def main() -> int:
                 client.infer(ENSEMBLE, ensemble_inputs([image], [[0]]))
             for index in range(args.rounds):
                 order = ("bare", "served") if index % 2 == 0 else ("served", "bare")
-                result = {}
+                result = {"load_average_start": round(os.getloadavg()[0], 2)}
                 for kind in order:
                     log(started, f"round {index + 1}/{args.rounds}: {kind}")
                     if kind == "bare":
@@ -201,10 +225,14 @@ def main() -> int:
                 result["cpu_ratio"] = round(
                     bare["cpu_ms_per_image"] / served["cpu_ms_per_image"], 3
                 )
+                result["cpu_ratio_server"] = round(
+                    bare["cpu_ms_per_image"] / served["cpu_ms_per_image_server"], 3
+                )
                 result["load_average"] = round(os.getloadavg()[0], 2)
                 rounds.append(result)
     ratios = [r["ratio"] for r in rounds]
     cpu_ratios = [r["cpu_ratio"] for r in rounds]
+    server_ratios = [r["cpu_ratio_server"] for r in rounds]
     report = {
         "variant": args.variant,
         "model": "small" if args.small else "ASEN++ full size, K = 1",
@@ -215,6 +243,9 @@ def main() -> int:
         "cpu_ratio_median": round(statistics.median(cpu_ratios), 3),
         "cpu_ratio_min": min(cpu_ratios),
         "cpu_ratio_max": max(cpu_ratios),
+        "cpu_ratio_server_median": round(statistics.median(server_ratios), 3),
+        "cpu_ratio_server_min": min(server_ratios),
+        "cpu_ratio_server_max": max(server_ratios),
         "rounds": rounds,
         "settings": {
             "concurrency": args.concurrency,

@@ -30,6 +30,14 @@ def test_served_vs_bare_reports_a_ratio_per_round():
         assert result["served"]["cpu_ms_per_image_server"] > 0  # the Triton process tree
         assert result["bare"]["cpu_ms_per_image"] > 0 and served_cpu > 0
         assert result["cpu_ratio"] == round(result["bare"]["cpu_ms_per_image"] / served_cpu, 3)
+        server_cpu = result["served"]["cpu_ms_per_image_server"]
+        assert result["cpu_ratio_server"] == round(
+            result["bare"]["cpu_ms_per_image"] / server_cpu, 3
+        )
+        parts = result["served"]["cpu_ms_per_image_server_by_part"]
+        assert {"tritonserver", "preprocess", "roi_crop", "global_backbone"} <= set(parts)
+        assert abs(sum(parts.values()) - server_cpu) < 0.05
+        assert result["load_average_start"] >= 0 and result["load_average"] >= 0
         assert {"preprocess", "roi_crop", "global_backbone"} <= set(
             result["served"]["compute_shares"]
         )
