@@ -7,6 +7,8 @@ result is identical without torchvision; torch users wrap the array with `torch.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PIL import Image
 
@@ -34,10 +36,38 @@ def center_crop(image: Image.Image, size: int) -> Image.Image:
 
 
 def normalized_array(image: Image.Image) -> np.ndarray:
-    """ToTensor + Normalize(ImageNet mean, std) of an RGB image: [3, H, W] float32."""
+    """ToTensor + Normalize(ImageNet mean, std) of an RGB image: [3, H, W] float32.
+
+    An 8-bit value has 256 possible results per channel, so they are looked up in
+    `normalisation_table` instead of computed per pixel: the same float32 operations on the same
+    values, so the result is bit-identical to `float_normalized_array` (tests prove it), in
+    about half the time.
+    """
+    pixels = np.asarray(image)
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        return float_normalized_array(image)
+    table = normalisation_table()
+    out = np.empty((3, *pixels.shape[:2]), dtype=np.float32)
+    for channel in range(3):
+        np.take(table[channel], pixels[:, :, channel], out=out[channel])
+    return out
+
+
+def float_normalized_array(image: Image.Image) -> np.ndarray:
+    """`normalized_array` computed per pixel: the definition the table is built from."""
     array = np.asarray(image, dtype=np.float32) / 255.0
     array = (array - IMAGENET_MEAN) / IMAGENET_STD
     return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+@functools.lru_cache(maxsize=1)
+def normalisation_table() -> np.ndarray:
+    """[3, 256] float32: ToTensor + Normalize of every 8-bit value, per channel, computed by the
+    expression of `float_normalized_array` (read-only)."""
+    values = np.arange(256, dtype=np.float32)[:, np.newaxis].repeat(3, axis=1) / 255.0
+    table = np.ascontiguousarray(((values - IMAGENET_MEAN) / IMAGENET_STD).T)
+    table.flags.writeable = False
+    return table
 
 
 def global_input(image: Image.Image, size: int) -> np.ndarray:

@@ -7,8 +7,8 @@ integer weights (22 fractional bits), rounded and clipped back to 8 bits between
 Here each pass is one matrix product with the same integer weights, in float64: every product
 and partial sum is an integer below 2**53, so the sums are exact whatever order a BLAS or a GPU
 adds them in, and the result equals Pillow's bit for bit on a CPU and on a GPU. The
-normalisation (ToTensor + ImageNet mean/std) is a 256-entry float32 table per channel computed
-by the same numpy expression as `normalized_array`, so it is exact too.
+normalisation (ToTensor + ImageNet mean/std) is the 256-entry float32 table per channel of
+`asen_contract.preprocess` (the one `normalized_array` looks up), so it is exact too.
 
 Arrays are channel-first `[3, H, W]` holding 0..255 (any dtype), numpy or torch tensors on any
 device (the namespace of `asen_contract.roi`); this module never imports torch.
@@ -22,7 +22,7 @@ import math
 import numpy as np
 import PIL
 
-from asen_contract.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from asen_contract.preprocess import normalisation_table
 from asen_contract.roi import SourceBox, _namespace
 
 PRECISION_BITS = 32 - 8 - 2  # Resample.c
@@ -127,15 +127,6 @@ def resize_shorter_side(pixels, size: int, crop: int | None = None):
     if short == size:
         return pixels[:, top : top + crop, left : left + crop]
     return resize(pixels, new_w, new_h, rows=(top, top + crop), cols=(left, left + crop))
-
-
-@functools.lru_cache(maxsize=1)
-def normalisation_table() -> np.ndarray:
-    """[3, 256] float32: ToTensor + Normalize of every 8-bit value, per channel (exact)."""
-    values = np.arange(256, dtype=np.float32)[:, np.newaxis].repeat(3, axis=1) / 255.0
-    table = np.ascontiguousarray(((values - IMAGENET_MEAN) / IMAGENET_STD).T)
-    table.flags.writeable = False
-    return table
 
 
 def normalise(pixels):
