@@ -171,6 +171,10 @@ def main() -> int:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--layouts", nargs="+", default=["1x2", "2x1"], help="STREAMSxTHREADS")
     parser.add_argument("--cpu-threads", type=int, default=ExportSettings().cpu_threads)
+    parser.add_argument(
+        "--cpu-instances", type=int, default=ExportSettings().cpu_instances,
+        help="instances of global_backbone and local_branch (the export's --cpu-instances)",
+    )  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=None, help="data set root (INT8)")
@@ -193,6 +197,7 @@ def main() -> int:
             max_batch=args.max_batch,
             queue_delay_us=args.queue_delay_us,
             cpu_threads=args.cpu_threads,
+            cpu_instances=args.cpu_instances,
             runtime=runtime,
             precision=precision,
         )
@@ -252,6 +257,7 @@ def main() -> int:
             "served_seconds": args.seconds,
             "bare_seconds": args.bare_seconds,
             "cpu_threads": args.cpu_threads,
+            "cpu_instances": args.cpu_instances,
             "max_batch": args.max_batch,
             "queue_delay_us": args.queue_delay_us,
         },

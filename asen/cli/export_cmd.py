@@ -49,6 +49,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="intra-op threads per branch instance (cpu target; default 1)",
     )
     parser.add_argument(
+        "--cpu-instances",
+        type=int,
+        default=1,
+        help="instances of global_backbone and local_branch (cpu target; default 1): with one "
+        "thread each, set it to the node's core count for the backbone to use every core",
+    )
+    parser.add_argument(
         "--runtime",
         choices=RUNTIMES,
         default="onnxruntime",
@@ -91,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         max_aspect_ratio=args.max_aspect_ratio,
         queue_delay_us=args.queue_delay_us,
         cpu_threads=args.cpu_threads,
+        cpu_instances=args.cpu_instances,
         runtime=args.runtime,
         precision=args.precision,
         gpu_preprocess=args.gpu_preprocess,

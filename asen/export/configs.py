@@ -32,7 +32,7 @@ PREPROCESS_PARAMETER = "preprocess"
 
 
 def branch_config(
-    name: str, signature: Signature, settings: ExportSettings, threads: int
+    name: str, signature: Signature, settings: ExportSettings, threads: int, instances: int = 1
 ) -> Config:
     """An exported ONNX graph: onnxruntime in the Python backend (cpu), native + TensorRT (gpu)."""
     config = _base(name, signature, settings.max_batch, settings.queue_delay_us)
@@ -46,7 +46,7 @@ def branch_config(
         accelerators.gpu_execution_accelerator.add(name="tensorrt", parameters=parameters)
         return config
     config.backend = "python"
-    config.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
+    config.instance_group.add(count=instances, kind=mc.ModelInstanceGroup.KIND_CPU)
     _set_parameters(config, {"runtime": settings.runtime, "threads": str(threads)})
     return config
 

@@ -146,8 +146,11 @@ def _write_models(
         check = check_graph(model, spec, graph)
         progress(f"checked {spec.name}: max relative error {check.max_relative_error:.2e}")
         checks.append(check)
-        threads = 1 if spec.name == t.GLOBAL_HEAD else settings.cpu_threads
-        _write(root, configs.branch_config(spec.name, spec.signature, settings, threads))
+        head = spec.name == t.GLOBAL_HEAD
+        threads = 1 if head else settings.cpu_threads
+        instances = 1 if head else settings.cpu_instances
+        config = configs.branch_config(spec.name, spec.signature, settings, threads, instances)
+        _write(root, config)
         if settings.target == "cpu":
             shutil.copy(model_source("onnx_runner"), graph.parent / "model.py")
             shutil.copy(runtimes_sessions.__file__, graph.parent / "graph_sessions.py")

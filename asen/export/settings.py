@@ -26,6 +26,7 @@ _UNHASHED_DEFAULTS = {
     "calibration": "",
     "gpu_preprocess": "exact",
 }
+_UNHASHED = ("cpu_instances",)  # how many processes run a graph changes no embedding
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class ExportSettings:
     # branch lets the branches of different requests run side by side without oversubscribing
     # the cores: measured on 2 cores, +25% served images/s over 2 threads (docs/runtimes.md).
     cpu_threads: int = 1
+    # instances (processes) of global_backbone and local_branch on the cpu target (global_head:
+    # always 1). With 1 thread each, one instance uses at most one core: a node with N cores
+    # needs N instances (or more threads) for the backbone to use them all.
+    cpu_instances: int = 1
     runtime: str = "onnxruntime"
     precision: str = "float32"
     calibration: str = ""  # int8: digest of the calibration images (set by the export)
@@ -75,6 +80,8 @@ class ExportSettings:
             )
         if self.queue_delay_us < 0 or self.cpu_threads < 0:
             raise ConfigError("queue delay and thread count cannot be negative")
+        if self.cpu_instances < 1:
+            raise ConfigError(f"the instance count must be at least 1, got {self.cpu_instances}")
 
     def fingerprint(self) -> str:
         """Everything that can change an embedding or a served limit, hashed."""
@@ -82,6 +89,8 @@ class ExportSettings:
         for key, default in _UNHASHED_DEFAULTS.items():  # earlier exports keep their version
             if payload[key] == default:
                 del payload[key]
+        for key in _UNHASHED:
+            del payload[key]
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:8]
 
 

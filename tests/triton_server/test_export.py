@@ -55,6 +55,29 @@ def test_model_version_names_checkpoint_and_settings():
     assert model_version(sha, ExportSettings(target="gpu", gpu_preprocess="device")) != exact
     with pytest.raises(AsenError, match="unknown pre-processing"):
         ExportSettings(gpu_preprocess="fast")
+    # how many processes run a graph changes no embedding: same version, same cache keys
+    assert model_version(sha, ExportSettings(cpu_instances=2)) == cpu
+    with pytest.raises(AsenError, match="instance count"):
+        ExportSettings(cpu_instances=0)
+
+
+def test_cpu_instances_multiply_the_heavy_branches_only(small_checkpoint, tmp_path):
+    repository = export(small_checkpoint, tmp_path / "repo", cpu_instances=2, cpu_threads=1)
+    counts = {}
+    for name in ("global_backbone", "global_head", "local_branch", "preprocess", "roi_crop"):
+        text = (repository / name / "config.pbtxt").read_text()
+        config = text_format.Parse(text, model_config_pb2.ModelConfig())
+        counts[name] = [(g.count, g.kind) for g in config.instance_group]
+        if name.startswith(("global", "local")):
+            assert config.parameters["threads"].string_value == "1"
+    cpu = model_config_pb2.ModelInstanceGroup.KIND_CPU
+    assert counts == {
+        "global_backbone": [(2, cpu)],
+        "global_head": [(1, cpu)],  # tiny: one instance keeps its batches larger
+        "local_branch": [(2, cpu)],
+        "preprocess": [(2, cpu)],
+        "roi_crop": [(2, cpu)],
+    }
 
 
 def test_refuses_to_overwrite_an_unrelated_folder(small_checkpoint, tmp_path):
