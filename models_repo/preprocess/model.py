@@ -85,7 +85,7 @@ class TritonPythonModel:
             except InvalidInput as error:
                 raise type(error)(f"{tensors.IMAGE} row {row}: {error}") from error
             inputs.append(global_input(image, self.info.global_size))
-        return np.stack(inputs)
+        return inputs[0][np.newaxis] if len(inputs) == 1 else np.stack(inputs)  # no copy for one
 
     def _on_device(self, blobs: list[bytes]):
         torch = self.torch
