@@ -33,7 +33,6 @@ the wall-clock ratio is meaningful too.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -45,6 +44,7 @@ import torch
 import tritonclient.grpc as grpcclient
 from bench_models import random_checkpoint, synthetic_set
 from bench_runtimes import measure, pipeline_limit
+from json_report import publish
 from triton_load import closed_loop, compute_shares, compute_us, ensemble_inputs, photo_jpegs
 
 from asen.checkpoint import load_checkpoint
@@ -268,11 +268,7 @@ def main() -> int:
         },
         "seconds": round(time.monotonic() - started, 1),
     }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "served_vs_bare.json").write_text(text + "\n")
+    publish(report, args.out, "served_vs_bare.json")
     return 0
 
 
