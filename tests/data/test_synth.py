@@ -87,9 +87,10 @@ def region_mask(
     return mask
 
 
-@pytest.mark.parametrize("difficulty", ["easy", "hard"])
+@pytest.mark.parametrize("difficulty", ["easy", "hard", "easy+placket"])
 @pytest.mark.parametrize("attribute", ATTRIBUTES)
 def test_each_attribute_changes_only_its_own_region(attribute: str, difficulty: str) -> None:
+    difficulty, _, placket = difficulty.partition("+")
     rng = np.random.default_rng(ATTRIBUTES.index(attribute))
     index = ATTRIBUTES.index(attribute)
     count = len(ATTRIBUTE_VALUES[attribute])
@@ -97,8 +98,8 @@ def test_each_attribute_changes_only_its_own_region(attribute: str, difficulty: 
         values = [int(rng.integers(len(choices))) for choices in ATTRIBUTE_VALUES.values()]
         changed = list(values)
         changed[index] = (values[index] + 1 + int(rng.integers(count - 1))) % count
-        first = draw_garment(values, seed, image_size=160, difficulty=difficulty)
-        second = draw_garment(changed, seed, image_size=160, difficulty=difficulty)
+        first = draw_garment(values, seed, 160, difficulty, placket=bool(placket))
+        second = draw_garment(changed, seed, 160, difficulty, placket=bool(placket))
         assert first.image.size == second.image.size
         a = np.asarray(first.image, dtype=np.int32)
         b = np.asarray(second.image, dtype=np.int32)
@@ -203,3 +204,17 @@ def test_hard_difficulty_varies_the_aspect_ratio_and_easy_keeps_it_square() -> N
     assert len(hard) > 4
     with pytest.raises(ValueError, match="unknown difficulty"):
         draw_garment(values, 0, 64, "medium")
+
+
+def test_the_placket_changes_only_the_button_region() -> None:
+    values = {name: choices[0] for name, choices in ATTRIBUTE_VALUES.items()}
+    values.update(button_count="2", body_pattern="dots")
+    for seed in range(4):
+        plain = draw_garment(values, seed, 160)
+        placket = draw_garment(values, seed, 160, placket=True)
+        a = np.asarray(plain.image, dtype=np.int32)
+        diff = np.abs(a - np.asarray(placket.image, dtype=np.int32)).sum(axis=2)
+        assert plain.regions == placket.regions
+        assert diff.sum() > 0
+        inside = region_mask(plain.regions["button_count"], diff.shape, margin=3)
+        assert diff[inside].sum() / diff.sum() > 0.97

@@ -12,12 +12,17 @@ nuisances and in how large the small details are drawn:
 - `hard` (for research): widths 0.67-1.08 x and heights 0.75-1.25 x the nominal size, so the
   centre crop often cuts off the neckline or the hem; blur up to 0.9 px, noise up to 6 grey
   levels; fine patterns; small buttons that may be close to the fabric's colour.
+
+`placket=True` (either difficulty) draws the buttons large and light on a plain dark placket strip
+inside the button region, drawn whatever the count: no pattern behind the buttons, and the count is
+the share of the strip they cover. A tiny model learns the count from it within the demo's budget,
+which it never did from the default buttons (docs/training.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -50,6 +55,7 @@ class Difficulty:
     button_width: float  # horizontal radius / vertical radius (1: round; wider: toggles)
     neckline_width: float  # round, v and square necklines widened by this factor
     contrasting_buttons: bool  # button colour chosen against the fabric's lightness
+    plain_placket: bool  # light buttons on a plain dark strip (no pattern behind them)
     placement: float  # share of the free space the garment's position varies over
     flat_background: bool  # no gradients or blotches behind the garment
     skin_tones: int  # how many of the skin tones (lightest first) necklines show
@@ -61,16 +67,19 @@ DIFFICULTIES: dict[str, Difficulty] = {
     "easy": Difficulty(
         width=(1.0, 1.0), height=(1.0, 1.0), fill_height=(0.84, 0.94), fill_width=(0.8, 0.96),
         blur=0.0, noise=2.0, pattern_period=(9.0, 11.0), button_radius=2.3, button_width=2.0,
-        neckline_width=1.35, contrasting_buttons=True, placement=0.3, flat_background=True,
-        skin_tones=3, fabric_saturation=(0.25, 0.6), fabric_value=(0.35, 0.7),
+        neckline_width=1.35, contrasting_buttons=True, plain_placket=False, placement=0.3,
+        flat_background=True, skin_tones=3, fabric_saturation=(0.25, 0.6), fabric_value=(0.35, 0.7),
     ),
     "hard": Difficulty(
         width=(0.67, 1.08), height=(0.75, 1.25), fill_height=(0.74, 0.92), fill_width=(0.8, 0.96),
         blur=0.9, noise=6.0, pattern_period=(5.5, 8.0), button_radius=1.7, button_width=1.0,
-        neckline_width=1.0, contrasting_buttons=False, placement=1.0, flat_background=False,
-        skin_tones=5, fabric_saturation=(0.1, 0.55), fabric_value=(0.45, 0.88),
+        neckline_width=1.0, contrasting_buttons=False, plain_placket=False, placement=1.0,
+        flat_background=False, skin_tones=5, fabric_saturation=(0.1, 0.55),
+        fabric_value=(0.45, 0.88),
     ),
 }  # fmt: skip
+# What `placket=True` changes in either difficulty.
+PLACKET_BUTTONS = {"button_radius": 2.5, "button_width": 1.9, "plain_placket": True}
 
 SLEEVE_LENGTHS = {"none": 0.0, "short": 11.0, "elbow": 23.0, "long": 40.0}
 HEM_Y = {"mini": 76.0, "knee": 94.0, "midi": 110.0, "maxi": 126.0}
@@ -139,6 +148,8 @@ def _draw_look(rng: np.random.Generator, image_size: int, difficulty: Difficulty
     dark_button = rng.random() < 0.5
     if difficulty.contrasting_buttons:
         dark_button = sum(fabric) > 3 * 140  # dark buttons on light fabric, light on dark
+    if difficulty.plain_placket:
+        dark_button = False  # light buttons on the dark strip
     return _Look(
         width=width,
         height=height,
@@ -341,6 +352,10 @@ def _neckline(canvas: _Canvas, kind: str) -> None:
 
 def _placket(canvas: _Canvas, count: int) -> None:
     look = canvas.look
+    if look.difficulty.plain_placket:  # inside the button region, drawn for every count
+        canvas.draw.rectangle(
+            canvas.box(45.0, 29.0, 55.0, 52.5), fill=colours.shade(look.fabric, 0.5)
+        )
     canvas.draw.line(
         canvas.points([(50.0, 30.0), (50.0, 52.5)]),
         fill=colours.shade(look.fabric, 0.6),
@@ -405,16 +420,21 @@ def draw_garment(
     seed: int | Sequence[int],
     image_size: int = 240,
     difficulty: str = "easy",
+    placket: bool = False,
 ) -> GarmentImage:
     """Draw a garment with the given attribute values (ids in attribute order, or name -> id/name).
 
     `image_size` is the nominal size (`hard`: widths vary in [0.67, 1.08] x size, heights in
     [0.75, 1.25] x size, so aspect ratios differ from image to image; `easy`: square).
+    `placket`: large light buttons on a plain dark strip (see the module docstring).
     """
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"unknown difficulty {difficulty!r}; choose one of {list(DIFFICULTIES)}")
     named = _resolve_values(values)
-    look = _draw_look(np.random.default_rng(seed), image_size, DIFFICULTIES[difficulty])
+    ranges = DIFFICULTIES[difficulty]
+    if placket:
+        ranges = replace(ranges, **PLACKET_BUTTONS)
+    look = _draw_look(np.random.default_rng(seed), image_size, ranges)
     layer = Image.new("RGBA", (look.width * SUPERSAMPLE, look.height * SUPERSAMPLE), (0, 0, 0, 0))
     canvas = _Canvas(look, layer)
     # Neck first: the neckline cut-outs show skin, the high collar covers it.

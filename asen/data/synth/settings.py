@@ -28,6 +28,11 @@ class SynthSettings:
         "centre crop may cut the neckline or hem off), blur, noise, fine details",
         choices=tuple(DIFFICULTIES),
     )
+    placket: bool = setting(
+        False,
+        "buttons drawn large and light on a plain dark placket strip (either difficulty): a "
+        "tiny model learns the button count from them within the demo's budget",
+    )
     workers: int | None = setting(None, "drawing processes (default: one per core, at most 8)",
                                   minimum=1)  # fmt: skip
 

@@ -90,11 +90,12 @@ class _Task:
     seed: tuple[int, ...]
     image_size: int
     difficulty: str
+    placket: bool
 
 
 def _render(task: _Task) -> tuple[str, int, dict[str, tuple[tuple[int, int, int, int], ...]]]:
     """Draw and save one image; returns (split, index, its attribute regions)."""
-    garment = draw_garment(task.values, task.seed, task.image_size, task.difficulty)
+    garment = draw_garment(task.values, task.seed, task.image_size, task.difficulty, task.placket)
     garment.image.save(task.path, format="JPEG", quality=JPEG_QUALITY)
     return task.split, task.index, garment.regions
 
@@ -171,7 +172,12 @@ def generate_synthetic_dataset(
         for index, name in enumerate(names):
             row = tuple(labels[split][index].tolist())
             key = (seed, SPLIT_IDS[split], 2, index)
-            tasks.append(_Task(str(root / name), split, index, row, key, image_size, difficulty))
+            tasks.append(
+                _Task(
+                    str(root / name), split, index, row, key, image_size, difficulty,
+                    settings.placket,
+                )
+            )  # fmt: skip
     regions = _render_all(tasks, settings.workers, progress)
     for split, count in counts.items():
         lines = _region_lines([regions[(split, index)] for index in range(count)])
@@ -189,6 +195,8 @@ def generate_synthetic_dataset(
 
     spec_json = spec_to_json(SYNTH_SPEC)
     generator = {"seed": seed, "image_size": image_size, "difficulty": difficulty, **counts}
+    if settings.placket:  # recorded only when set: default files stay as they were
+        generator["placket"] = True
     document = dict(spec_json, generator=generator)
     (root / SPEC_FILENAME).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     shown = min(PREVIEW_COUNT, settings.train)
