@@ -32,8 +32,9 @@ class DemoSettings:
     # the attributes in ~32,000 triplets, but too high a rate lets an attribute's attention lock
     # onto a wrong place early (another attribute's cells, or the background), where its
     # embedding no longer varies and gets no gradient: at 2e-3 three of the six, at 5e-4 one
-    # (which one depends on the seed); 3e-4 learns all six (docs/training.md). Stage 2 keeps the
-    # global branch (and with it the attention that decides the crop) nearly fixed.
+    # (which one depends on the seed); at 3e-4 all six meet their targets on this seed, not on
+    # every seed (docs/training.md). Stage 2 keeps the global branch (and with it the attention
+    # that decides the crop) nearly fixed.
     stage1: Schedule = replace(STAGE1, epochs=10, lr=3e-4)
     stage2: Stage2Schedule = replace(STAGE2, epochs=1, lr=5e-4, global_lr=1e-4)
     triplets_per_epoch: int = 3200
