@@ -352,12 +352,12 @@ class GatewayConfig:
         return next(f.metadata["env"] for f in fields(cls) if f.name == name)
 
     def validate(self) -> None:
-        if self.discovery not in ("static", "kubernetes"):
-            raise ConfigError(f"discovery must be static or kubernetes, not {self.discovery!r}")
+        for f in fields(self):  # a variable is not checked by argparse's choices, so here
+            choices, value = f.metadata["choices"], getattr(self, f.name)
+            if choices and value not in choices:
+                raise ConfigError(f"{f.name} must be one of {', '.join(choices)}, not {value!r}")
         if self.discovery == "static" and not self.triton_url_list:
             raise ConfigError("ASEN_TRITON_URLS is empty: give at least one Triton host:port")
-        if self.cache_dtype not in ("float32", "float16"):
-            raise ConfigError(f"cache_dtype must be float32 or float16, not {self.cache_dtype!r}")
         if self.redis_url:
             try:
                 parse_redis_url(self.redis_url)
@@ -393,8 +393,6 @@ class GatewayConfig:
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
-        if self.event_loop not in ("uvloop", "asyncio"):
-            raise ConfigError(f"event_loop must be uvloop or asyncio, not {self.event_loop!r}")
         if self.hot_entries < 0:
             raise ConfigError("ASEN_HOT_ENTRIES must be >= 0 (0 = off)")
         if self.hot_entry_seconds <= 0:

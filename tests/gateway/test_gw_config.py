@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 import pytest
 
@@ -44,6 +45,16 @@ def test_secrets_are_masked() -> None:
 )
 def test_bad_values_are_clear_errors(env: dict[str, str], needle: str) -> None:
     with pytest.raises(AsenError, match=needle):
+        GatewayConfig.load(None, env)
+
+
+@pytest.mark.parametrize(
+    "setting", [f for f in fields(GatewayConfig) if f.metadata["choices"]], ids=lambda f: f.name
+)
+def test_a_variable_outside_its_choices_is_refused(setting) -> None:
+    """argparse checks a flag's choices; a variable's are checked by the loader, for each."""
+    env = {setting.metadata["env"]: "no-such-choice"}
+    with pytest.raises(AsenError, match=f"{setting.name} must be one of .*'no-such-choice'"):
         GatewayConfig.load(None, env)
 
 
