@@ -528,9 +528,7 @@ def h2load_scenarios(
                     seconds=args.h2load_seconds, clients=args.h2load_clients,
                     streams=args.h2load_rate_streams, rate=args.h2load_rate,
                 )  # fmt: skip
-                results["floor"].append(
-                    grpc_floor.measure(loop, 0, rated, message) | {"kind": "compare at rate"}
-                )
+                results["floor"].append(grpc_floor.measure(loop, 0, rated, message))
     return results
 
 
@@ -555,13 +553,16 @@ def report_text(report: dict, args: argparse.Namespace) -> None:
               f"{'CPU ms/call':>12s}")  # fmt: skip
         rows = [(n, m, summarize_h2load(e)) for n in h2 if n != "floor" for m, e in h2[n].items()]
         labels = {
-            "empty": "empty call",
-            "compare": "fixed Compare",
-            "compare at rate": f"fixed Compare @{args.h2load_rate:g}/s",
+            ("empty", False): "empty call",
+            ("compare", False): "fixed Compare",
+            ("compare", True): f"fixed Compare @{args.h2load_rate:g}/s",
         }
-        for kind, label in labels.items():
+        for (kind, rated), label in labels.items():
             for loop in args.floor_loops:
-                floors = [f for f in h2["floor"] if f["loop"] == loop and f["kind"] == kind]
+                floors = [
+                    f for f in h2["floor"]
+                    if (f["loop"], f["kind"], f["offered_per_s"] is not None) == (loop, kind, rated)
+                ]  # fmt: skip
                 if floors:
                     rows.append(("floor", f"{label}, {loop}", summarize_h2load(floors)))
         for name, method, f in rows:
