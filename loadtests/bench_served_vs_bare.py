@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import tritonclient.grpc as grpcclient
 from bench_models import random_checkpoint, synthetic_set
@@ -51,10 +52,12 @@ from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
 from asen.export.onnx_graphs import graph_specs, model_geometry
 from asen.export.repository import export_repository
-from asen.export.settings import ExportSettings
+from asen.export.settings import CPU_PREPROCESS, ExportSettings
+from asen.runtimes.preprocessing import ExactPreprocessing, FastPreprocessing
 from asen.runtimes.sessions import open_session
 from asen.triton.launcher import TritonServer
 from asen.triton.ports import free_ports
+from asen_contract.roi import SquareBox, attention_boxes, box_in_source
 from asen_contract.tensors import ENSEMBLE
 
 
@@ -119,22 +122,57 @@ def sweep(sessions, feeds, batches, layouts, seconds: float) -> dict[str, dict]:
     return best
 
 
-def bare_limit(sessions, feeds, best: dict[str, dict], seconds: float) -> dict:
-    """Wall-clock limit and CPU cost per image of the graphs at their best settings."""
+class PreprocessingStage:
+    """The served pre-processing of one photo-sized JPEG, in this process, as a bare stage: what
+    `preprocess` (decode, global input) and `roi_crop` (box, decode again, local input) compute,
+    with the export's `--cpu-preprocess` code. `run` ignores its feeds, like a graph session's
+    stand-in for `measure`."""
+
+    def __init__(self, images: list[bytes], mode: str, config) -> None:
+        self.images, self.config, self.calls = images, config, 0
+        self.prep = FastPreprocessing() if mode == "fast" else ExactPreprocessing()
+        rng = np.random.default_rng(0)
+        self.attention = rng.random((1, 14, 14), dtype=np.float32)  # a box of a realistic size
+
+    def run(self, feeds: dict) -> None:
+        config, prep = self.config, self.prep
+        data = self.images[self.calls % len(self.images)]
+        self.calls += 1
+        prep.global_input(prep.decode(data), config.global_size)
+        if config.has_local:
+            square = attention_boxes(self.attention, config.global_size, config.threshold)[0]
+            image = prep.decode(data)
+            box = box_in_source(SquareBox(*square.tolist()), prep.size(image), config.global_size)
+            prep.local_input(image, box, config.local_size)
+
+
+def bare_limit(
+    sessions, feeds, best: dict[str, dict], seconds: float, preprocessing: list | None = None
+) -> dict:
+    """Wall-clock limit and CPU cost per image of the graphs at their best settings; with
+    `preprocessing` (stages, one per stream), also of the graphs plus the pre-processing."""
     rates, cpu_ms = {}, {}
-    for graph, setting in best.items():
-        pool = sessions[(graph, setting["threads"])][: setting["streams"]]
-        batch = setting["batch"]
+    stages = {graph: (sessions[(graph, s["threads"])][: s["streams"]], s["batch"])
+              for graph, s in best.items()}  # fmt: skip
+    if preprocessing:
+        stages["preprocessing"] = (preprocessing, 1)
+    for stage, (pool, batch) in stages.items():
         cpu_before, wall_before = time.process_time(), time.perf_counter()
-        rates[graph] = measure(pool, feeds[(graph, batch)], batch, seconds)
-        images = rates[graph] * (time.perf_counter() - wall_before)
-        cpu_ms[graph] = (time.process_time() - cpu_before) * 1000 / images
-    return {
-        "images_per_s": round(pipeline_limit(rates), 3),
-        "per_graph": {g: round(v, 2) for g, v in rates.items()},
-        "cpu_ms_per_image": round(sum(cpu_ms.values()), 2),
-        "cpu_ms_per_image_per_graph": {g: round(v, 2) for g, v in cpu_ms.items()},
+        rates[stage] = measure(pool, feeds.get((stage, batch), {}), batch, seconds)
+        images = rates[stage] * (time.perf_counter() - wall_before)
+        cpu_ms[stage] = (time.process_time() - cpu_before) * 1000 / images
+    result = {
+        "images_per_s": round(pipeline_limit({g: rates[g] for g in best}), 3),
+        "per_graph": {g: round(rates[g], 2) for g in best},
+        "cpu_ms_per_image": round(sum(cpu_ms[g] for g in best), 2),
+        "cpu_ms_per_image_per_graph": {g: round(cpu_ms[g], 2) for g in best},
     }
+    if preprocessing:
+        result["preprocessing_images_per_s"] = round(rates["preprocessing"], 2)
+        result["preprocessing_cpu_ms_per_image"] = round(cpu_ms["preprocessing"], 2)
+        result["with_preprocessing_images_per_s"] = round(pipeline_limit(rates), 3)
+        result["with_preprocessing_cpu_ms_per_image"] = round(sum(cpu_ms.values()), 2)
+    return result
 
 
 def served_load(server, images, args, attributes: int) -> dict:
@@ -175,6 +213,10 @@ def main() -> int:
         "--cpu-instances", type=int, default=ExportSettings().cpu_instances,
         help="instances of global_backbone and local_branch (the export's --cpu-instances)",
     )  # fmt: skip
+    parser.add_argument(
+        "--cpu-preprocess", choices=CPU_PREPROCESS, default="exact",
+        help="the export's --cpu-preprocess: exact (default) or fast (reduced-scale JPEG decode)",
+    )  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=None, help="data set root (INT8)")
@@ -198,6 +240,7 @@ def main() -> int:
             queue_delay_us=args.queue_delay_us,
             cpu_threads=args.cpu_threads,
             cpu_instances=args.cpu_instances,
+            cpu_preprocess=args.cpu_preprocess,
             runtime=runtime,
             precision=precision,
         )
@@ -209,6 +252,10 @@ def main() -> int:
         log(started, "bare graphs: sweeping batch sizes and layouts")
         best = sweep(sessions, feeds, args.batches, layouts, args.bare_seconds)
         images = photo_jpegs(24)
+        preprocessing = [  # one stage per core, like the graphs' best layouts
+            PreprocessingStage(images, args.cpu_preprocess, checkpoint.config)
+            for _ in range(os.cpu_count() or 1)
+        ]
         rounds = []
         http, grpc, metrics = free_ports(3)
         with TritonServer(repository, http, grpc, metrics) as server:
@@ -221,7 +268,9 @@ def main() -> int:
                 for kind in order:
                     log(started, f"round {index + 1}/{args.rounds}: {kind}")
                     if kind == "bare":
-                        result["bare"] = bare_limit(sessions, feeds, best, args.bare_seconds)
+                        result["bare"] = bare_limit(
+                            sessions, feeds, best, args.bare_seconds, preprocessing
+                        )
                     else:
                         attributes = checkpoint.config.num_attributes
                         result["served"] = served_load(server, images, args, attributes)
@@ -233,11 +282,20 @@ def main() -> int:
                 result["cpu_ratio_server"] = round(
                     bare["cpu_ms_per_image"] / served["cpu_ms_per_image_server"], 3
                 )
+                result["ratio_with_preprocessing"] = round(
+                    served["images_per_s"] / bare["with_preprocessing_images_per_s"], 3
+                )
+                result["cpu_ratio_server_with_preprocessing"] = round(
+                    bare["with_preprocessing_cpu_ms_per_image"] / served["cpu_ms_per_image_server"],
+                    3,
+                )
                 result["load_average"] = round(os.getloadavg()[0], 2)
                 rounds.append(result)
     ratios = [r["ratio"] for r in rounds]
     cpu_ratios = [r["cpu_ratio"] for r in rounds]
     server_ratios = [r["cpu_ratio_server"] for r in rounds]
+    with_preprocessing = [r["ratio_with_preprocessing"] for r in rounds]
+    server_with_preprocessing = [r["cpu_ratio_server_with_preprocessing"] for r in rounds]
     report = {
         "variant": args.variant,
         "model": "small" if args.small else "ASEN++ full size, K = 1",
@@ -251,6 +309,13 @@ def main() -> int:
         "cpu_ratio_server_median": round(statistics.median(server_ratios), 3),
         "cpu_ratio_server_min": min(server_ratios),
         "cpu_ratio_server_max": max(server_ratios),
+        # the bare side doing the same pre-processing in process: what serving itself costs
+        "ratio_with_preprocessing_median": round(statistics.median(with_preprocessing), 3),
+        "cpu_ratio_server_with_preprocessing_median": round(
+            statistics.median(server_with_preprocessing), 3
+        ),
+        "cpu_ratio_server_with_preprocessing_min": min(server_with_preprocessing),
+        "cpu_ratio_server_with_preprocessing_max": max(server_with_preprocessing),
         "rounds": rounds,
         "settings": {
             "concurrency": args.concurrency,
@@ -258,6 +323,7 @@ def main() -> int:
             "bare_seconds": args.bare_seconds,
             "cpu_threads": args.cpu_threads,
             "cpu_instances": args.cpu_instances,
+            "cpu_preprocess": args.cpu_preprocess,
             "max_batch": args.max_batch,
             "queue_delay_us": args.queue_delay_us,
         },

@@ -10,7 +10,14 @@ from pathlib import Path
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
 from asen.export.repository import export_repository
-from asen.export.settings import GPU_PREPROCESS, PRECISIONS, RUNTIMES, TARGETS, ExportSettings
+from asen.export.settings import (
+    CPU_PREPROCESS,
+    GPU_PREPROCESS,
+    PRECISIONS,
+    RUNTIMES,
+    TARGETS,
+    ExportSettings,
+)
 from asen_contract.errors import ConfigError
 from asen_contract.images import DEFAULT_MAX_ASPECT_RATIO, DEFAULT_MAX_PIXELS
 
@@ -77,6 +84,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Pillow's bilinear weights applied exactly (on the cpu target: the same code on the CPU)",
     )
     parser.add_argument(
+        "--cpu-preprocess",
+        choices=CPU_PREPROCESS,
+        default="exact",
+        help="exact (default): bit-exact to the official transforms; fast: JPEGs decoded at a "
+        "reduced DCT scale (about half the pre-processing CPU for photo-sized images; not "
+        "bit-exact, its accuracy cost is in docs/runtimes.md)",
+    )
+    parser.add_argument(
         "--calibration-data",
         type=Path,
         default=None,
@@ -102,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         runtime=args.runtime,
         precision=args.precision,
         gpu_preprocess=args.gpu_preprocess,
+        cpu_preprocess=args.cpu_preprocess,
     )
     if args.calibration_images < 1:
         raise ConfigError("--calibration-images must be at least 1")
@@ -128,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         "runtime": settings.runtime,
         "precision": settings.precision,
         "gpu_preprocess": settings.gpu_preprocess,
+        "cpu_preprocess": settings.cpu_preprocess,
         "models": result.models,
         "max_relative_error": {c.name: c.max_relative_error for c in result.checks},
     }

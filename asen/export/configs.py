@@ -27,7 +27,8 @@ _TENSORRT = {
 # global_head computes the attention map that decides the RoI box: it never runs in FP16
 # (docs/runtimes.md has the measured effect of FP16 per graph).
 FLOAT32_ON_GPU = (t.GLOBAL_HEAD,)
-# preprocess and roi_crop: "exact" (Pillow, numpy) or "device" (asen_contract.resample on torch)
+# preprocess and roi_crop: "exact" (Pillow, numpy), "fast" (asen_contract.fast_preprocess) or
+# "device" (asen_contract.resample on torch)
 PREPROCESS_PARAMETER = "preprocess"
 
 
@@ -59,7 +60,7 @@ def preprocess_config(signature: Signature, info: ModelInfo, settings: ExportSet
     kind = mc.ModelInstanceGroup.KIND_GPU if on_gpu else mc.ModelInstanceGroup.KIND_CPU
     config.instance_group.add(count=2, kind=kind)
     parameters = info.to_triton_parameters()
-    parameters[PREPROCESS_PARAMETER] = settings.gpu_preprocess
+    parameters[PREPROCESS_PARAMETER] = settings.preprocess_mode
     _set_parameters(config, parameters)
     return config
 
@@ -70,11 +71,11 @@ def roi_crop_config(signature: Signature, info: ModelInfo, settings: ExportSetti
     config = _base(t.ROI_CROP, signature, settings.max_batch, queue_delay_us=0)
     config.backend = "python"
     kind = mc.ModelInstanceGroup.KIND_GPU if on_gpu else mc.ModelInstanceGroup.KIND_CPU
-    count = 1 if on_gpu and settings.gpu_preprocess == "exact" else 2
+    count = 1 if on_gpu and settings.preprocess_mode != "device" else 2
     config.instance_group.add(count=count, kind=kind)
     parameters = info.to_triton_parameters()
     parameters["FORCE_CPU_ONLY_INPUT_TENSORS"] = "no" if on_gpu else "yes"
-    parameters[PREPROCESS_PARAMETER] = settings.gpu_preprocess
+    parameters[PREPROCESS_PARAMETER] = settings.preprocess_mode
     _set_parameters(config, parameters)
     return config
 

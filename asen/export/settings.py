@@ -17,6 +17,9 @@ PRECISIONS = ("float32", "int8")  # int8: cpu target, global_head stays float32
 # nvImageCodec and resize with torch ops on the instance's device (a GPU on the gpu target; the
 # cpu target runs the same code on the CPU, which is how it is tested without a GPU)
 GPU_PREPROCESS = ("exact", "device")
+# exact: the reference (bit-exact to the official transforms); fast: JPEGs decoded at a reduced
+# DCT scale (asen_contract.fast_preprocess), opt-in, its accuracy cost measured in docs/runtimes.md
+CPU_PREPROCESS = ("exact", "fast")
 REPOSITORY_FORMAT = 2  # bump when the repository layout or a Python model changes meaning
 
 
@@ -25,6 +28,7 @@ _UNHASHED_DEFAULTS = {
     "precision": "float32",
     "calibration": "",
     "gpu_preprocess": "exact",
+    "cpu_preprocess": "exact",
 }
 _UNHASHED = ("cpu_instances",)  # how many processes run a graph changes no embedding
 
@@ -48,6 +52,12 @@ class ExportSettings:
     precision: str = "float32"
     calibration: str = ""  # int8: digest of the calibration images (set by the export)
     gpu_preprocess: str = "exact"  # where preprocess and roi_crop decode and resize
+    cpu_preprocess: str = "exact"  # how they decode and resize on the CPU
+
+    @property
+    def preprocess_mode(self) -> str:
+        """The `preprocess` parameter of the preprocess and roi_crop models."""
+        return "fast" if self.cpu_preprocess == "fast" else self.gpu_preprocess
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -72,6 +82,16 @@ class ExportSettings:
             raise ConfigError(
                 f"unknown pre-processing {self.gpu_preprocess!r}; "
                 f"choose from {', '.join(GPU_PREPROCESS)}"
+            )
+        if self.cpu_preprocess not in CPU_PREPROCESS:
+            raise ConfigError(
+                f"unknown CPU pre-processing {self.cpu_preprocess!r}; "
+                f"choose from {', '.join(CPU_PREPROCESS)}"
+            )
+        if self.cpu_preprocess == "fast" and self.gpu_preprocess == "device":
+            raise ConfigError(
+                "--cpu-preprocess fast and --gpu-preprocess device both choose how images are "
+                "decoded and resized: choose one"
             )
         if self.target == "gpu" and (self.runtime, self.precision) != ("onnxruntime", "float32"):
             raise ConfigError(

@@ -1,23 +1,26 @@
-"""The two ways the served pre-processing can run, behind one interface for `GraphPipeline`.
+"""The three ways the served pre-processing can run, behind one interface for `GraphPipeline`.
 
 - `ExactPreprocessing`: Pillow decode, resize and crop (`asen_contract.images`, `.preprocess`,
   `.roi`): the reference, the cpu target and the gpu target's default (`--gpu-preprocess exact`).
+- `FastPreprocessing`: JPEGs decoded at a reduced DCT scale per use
+  (`asen_contract.fast_preprocess`): `--cpu-preprocess fast`, opt-in, not bit-exact.
 - `DevicePreprocessing`: nvImageCodec decode (Pillow when absent) and torch resize and crop on a
   device (`asen_contract.device_decode`, `.resample`): the gpu target's `--gpu-preprocess device`,
   here on any torch device (the CPU where there is no GPU).
 
-An "image" is whatever `decode` returns (a PIL image, or a [3, H, W] uint8 tensor); the inputs
-come back as numpy float32 for the graph sessions.
+An "image" is whatever `decode` returns (a PIL image, the checked encoded bytes, or a [3, H, W]
+uint8 tensor); the inputs come back as numpy float32 for the graph sessions.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from asen_contract import preprocess, resample, roi
-from asen_contract.images import ImageLimits, decode_image
+from asen_contract import fast_preprocess, preprocess, resample, roi
+from asen_contract.images import ImageLimits, decode_image, decode_reduced, inspect_image
 from asen_contract.roi import SourceBox
 
 DEFAULT_LIMITS = ImageLimits()
@@ -44,6 +47,40 @@ class ExactPreprocessing:
     def global_pixels(self, image, size: int) -> np.ndarray:
         """The resized, centre-cropped 8-bit pixels [3, size, size] (before normalisation)."""
         cropped = preprocess.center_crop(preprocess.resize_shorter_side(image, size), size)
+        return np.asarray(cropped).transpose(2, 0, 1)
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An image whose header has been checked; the fast path decodes it per use."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+class FastPreprocessing:
+    name = "fast"
+
+    def __init__(self, limits: ImageLimits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
+
+    def decode(self, data: bytes) -> EncodedImage:
+        header = inspect_image(data, self.limits)
+        return EncodedImage(data, header.width, header.height)
+
+    def size(self, image: EncodedImage) -> tuple[int, int]:
+        return image.width, image.height
+
+    def global_input(self, image: EncodedImage, size: int) -> np.ndarray:
+        return fast_preprocess.global_input(image.data, size, self.limits)
+
+    def local_input(self, image: EncodedImage, box: SourceBox, size: int) -> np.ndarray:
+        return fast_preprocess.local_inputs(image.data, [box], size, self.limits)[0]
+
+    def global_pixels(self, image: EncodedImage, size: int) -> np.ndarray:
+        reduced, _ = decode_reduced(image.data, self.limits, (size, size))
+        cropped = preprocess.center_crop(preprocess.resize_shorter_side(reduced, size), size)
         return np.asarray(cropped).transpose(2, 0, 1)
 
 

@@ -6,11 +6,12 @@ limits, then the official resize + centre crop + ImageNet norm); ATTRIBUTE [K] -
 would fail every request of a batch). A bad request gets its own INVALID_ARG error response; the
 other requests of the batch are unaffected.
 
-The `preprocess` parameter chooses how (`asen export --gpu-preprocess`): `exact` decodes with
-Pillow and resizes with Pillow and numpy; `device` decodes with nvImageCodec (Pillow when it is
-absent or refuses an image) and resizes with torch on the instance's device
-(`asen_contract.resample`, Pillow's weights applied exactly), and on a GPU instance returns
-GLOBAL_IMAGE on the GPU through DLPack.
+The `preprocess` parameter chooses how (`asen export --gpu-preprocess`, `--cpu-preprocess`):
+`exact` decodes with Pillow and resizes with Pillow and numpy; `fast` decodes JPEGs at a reduced
+DCT scale first (`asen_contract.fast_preprocess`, not bit-exact); `device` decodes with
+nvImageCodec (Pillow when it is absent or refuses an image) and resizes with torch on the
+instance's device (`asen_contract.resample`, Pillow's weights applied exactly), and on a GPU
+instance returns GLOBAL_IMAGE on the GPU through DLPack.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 import asen_contract
-from asen_contract import resample, tensors
+from asen_contract import fast_preprocess, resample, tensors
 from asen_contract.device_decode import DeviceDecoder
 from asen_contract.errors import InvalidInput
 from asen_contract.images import decode_image
@@ -78,13 +79,16 @@ class TritonPythonModel:
         )
 
     def _exact(self, blobs: list[bytes]) -> np.ndarray:
-        inputs = []
+        """The exact path, or the fast one (`preprocess` fast): Pillow on the CPU either way."""
+        inputs, size = [], self.info.global_size
         for row, encoded in enumerate(blobs):
             try:
-                image = decode_image(encoded, self.limits)
+                if self.mode == "fast":
+                    inputs.append(fast_preprocess.global_input(encoded, size, self.limits))
+                else:
+                    inputs.append(global_input(decode_image(encoded, self.limits), size))
             except InvalidInput as error:
                 raise type(error)(f"{tensors.IMAGE} row {row}: {error}") from error
-            inputs.append(global_input(image, self.info.global_size))
         return inputs[0][np.newaxis] if len(inputs) == 1 else np.stack(inputs)  # no copy for one
 
     def _on_device(self, blobs: list[bytes]):

@@ -7,9 +7,13 @@ ensemble). On a CPU instance everything is numpy. On a GPU instance the attentio
 the device through DLPack, the boxes are computed there with torch, and the local tensors are
 returned on the device.
 
-The `preprocess` parameter (`asen export --gpu-preprocess`): `exact` decodes and crops with
-Pillow on the CPU; `device` decodes with nvImageCodec (Pillow when absent) and crops and resizes
-with torch on the instance's device (`asen_contract.resample`, exact to Pillow's weights).
+The `preprocess` parameter (`asen export --gpu-preprocess`, `--cpu-preprocess`): `exact` decodes
+and crops with Pillow on the CPU; `fast` decodes JPEGs at a reduced DCT scale chosen so that
+every box keeps at least L pixels (`asen_contract.fast_preprocess`, not bit-exact; the boxes are
+the same); `device` decodes with nvImageCodec (Pillow when absent) and crops and resizes with
+torch on the instance's device (`asen_contract.resample`, exact to Pillow's weights). A
+global-only model reads only the image headers in `exact` and `fast`: its boxes need the sizes
+alone.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 import asen_contract
-from asen_contract import resample, tensors
+from asen_contract import fast_preprocess, resample, tensors
 from asen_contract.device_decode import DeviceDecoder
-from asen_contract.images import decode_image
+from asen_contract.images import decode_image, inspect_image
 from asen_contract.model_info import ModelInfo
 from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
 
@@ -79,6 +83,9 @@ class TritonPythonModel:
         if self.decoder is not None:
             pixels = self.decoder.decode(blobs)
             sizes = [(int(p.shape[2]), int(p.shape[1])) for p in pixels]
+        elif self.mode == "fast" or not info.local_size:  # decoded per box, or not at all
+            headers = [inspect_image(encoded, self.limits) for encoded in blobs]
+            pixels, sizes = blobs, [(header.width, header.height) for header in headers]
         else:
             pixels = [decode_image(encoded, self.limits) for encoded in blobs]
             sizes = [image.size for image in pixels]
@@ -96,6 +103,9 @@ class TritonPythonModel:
         return pb_utils.InferenceResponse(output_tensors=outputs)
 
     def _crops(self, image, boxes):
+        if self.mode == "fast":  # `image` is the encoded bytes
+            size = self.info.local_size
+            return np.stack(fast_preprocess.local_inputs(image, boxes, size, self.limits))
         if self.decoder is not None:
             return self.torch.stack(
                 [resample.local_input(image, b, self.info.local_size) for b in boxes]

@@ -34,6 +34,16 @@ def test_served_vs_bare_reports_a_ratio_per_round():
         assert result["cpu_ratio_server"] == round(
             result["bare"]["cpu_ms_per_image"] / server_cpu, 3
         )
+        prep = result["bare"]["preprocessing_images_per_s"]  # the same work in this process
+        with_prep = result["bare"]["with_preprocessing_images_per_s"]
+        assert abs(with_prep - 1 / (1 / bare + 1 / prep)) < 0.01 * with_prep
+        assert (
+            result["bare"]["with_preprocessing_cpu_ms_per_image"]
+            > result["bare"]["cpu_ms_per_image"]
+        )
+        assert result["ratio_with_preprocessing"] == round(
+            result["served"]["images_per_s"] / with_prep, 3
+        )
         parts = result["served"]["cpu_ms_per_image_server_by_part"]
         assert {"tritonserver", "preprocess", "roi_crop", "global_backbone"} <= set(parts)
         assert abs(sum(parts.values()) - server_cpu) < 0.05

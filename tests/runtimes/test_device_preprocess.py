@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from asen.runtimes.device_agreement import measure, odd_images
+from asen.runtimes.preprocess_agreement import measure, odd_images
 from asen.runtimes.preprocessing import DevicePreprocessing, ExactPreprocessing
 from asen.runtimes.sessions import open_session
 from asen_contract import resample

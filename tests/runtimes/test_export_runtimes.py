@@ -95,6 +95,8 @@ def test_int8_export_quantizes_the_backbones_and_reports_its_cost(
         (["--target", "gpu", "--runtime", "openvino"], "choices are for the cpu target"),
         (["--precision", "int8", "--calibration-images", "0", "--calibration-data", "x"],
          "--calibration-images must be at least 1"),
+        (["--target", "gpu", "--gpu-preprocess", "device", "--cpu-preprocess", "fast"],
+         "choose one"),
     ],
 )  # fmt: skip
 def test_bad_runtime_choices_are_clear_errors(checkpoint, tmp_path, flags, message):

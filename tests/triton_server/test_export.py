@@ -55,6 +55,15 @@ def test_model_version_names_checkpoint_and_settings():
     assert model_version(sha, ExportSettings(target="gpu", gpu_preprocess="device")) != exact
     with pytest.raises(AsenError, match="unknown pre-processing"):
         ExportSettings(gpu_preprocess="fast")
+    # the fast CPU pre-processing changes embeddings: its own version (exact: unhashed default)
+    assert model_version(sha, ExportSettings(cpu_preprocess="exact")) == cpu
+    assert model_version(sha, ExportSettings(cpu_preprocess="fast")) != cpu
+    assert ExportSettings(cpu_preprocess="fast").preprocess_mode == "fast"
+    assert ExportSettings(target="gpu", gpu_preprocess="device").preprocess_mode == "device"
+    with pytest.raises(AsenError, match="unknown CPU pre-processing"):
+        ExportSettings(cpu_preprocess="device")
+    with pytest.raises(AsenError, match="choose one"):
+        ExportSettings(target="gpu", cpu_preprocess="fast", gpu_preprocess="device")
     # how many processes run a graph changes no embedding: same version, same cache keys
     assert model_version(sha, ExportSettings(cpu_instances=2)) == cpu
     with pytest.raises(AsenError, match="instance count"):

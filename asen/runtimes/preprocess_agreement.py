@@ -1,10 +1,11 @@
-"""How far the device pre-processing is from the exact one (Pillow), on the same graphs.
+"""How far another pre-processing (device, fast) is from the exact one (Pillow), on the same graphs.
 
 For each encoded image: the 8-bit pixels of the global input (after resize + centre crop),
 the normalised global input, every local input (at the exact path's boxes), and the embeddings
 and RoI boxes of every attribute through the same graph sessions. On a CPU without a GPU the
 device path decodes with nvImageCodec's CPU backend (or Pillow), so the figures measure the
 resize, crop and normalisation; on a GPU with nvJPEG they include the decoder's differences.
+The fast path's figures measure its reduced-scale JPEG decode.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from PIL import Image
 
 from asen.runtimes.agreement import compare_encoded
 from asen.runtimes.pipeline import GraphPipeline
-from asen.runtimes.preprocessing import DevicePreprocessing, ExactPreprocessing
+from asen.runtimes.preprocessing import (
+    DevicePreprocessing,
+    ExactPreprocessing,
+    FastPreprocessing,
+)
 
 
 def odd_images(seed: int = 0) -> list[tuple[str, bytes]]:
@@ -50,24 +55,28 @@ def odd_images(seed: int = 0) -> list[tuple[str, bytes]]:
 
 
 def measure(
-    sessions, config, named: list[tuple[str, bytes]], device: DevicePreprocessing | None = None
+    sessions,
+    config,
+    named: list[tuple[str, bytes]],
+    other: DevicePreprocessing | FastPreprocessing | None = None,
 ) -> dict:
-    """The agreement of `device` (default: on the CPU) with the exact path on `named` images."""
+    """The agreement of `other` (default: the device path on the CPU) with the exact path on
+    `named` images."""
     exact = ExactPreprocessing()
-    device = device or DevicePreprocessing("cpu")
+    other = other or DevicePreprocessing("cpu")
     reference = GraphPipeline(sessions, config, exact)
-    candidate = GraphPipeline(sessions, config, device)
+    candidate = GraphPipeline(sessions, config, other)
     worst_pixels, worst_input, worst, worst_image = 0, 0.0, None, ""
     for name, data in named:
-        want, have = exact.decode(data), device.decode(data)
+        want, have = exact.decode(data), other.decode(data)
         pixels = np.abs(
             exact.global_pixels(want, config.global_size).astype(np.int64)
-            - device.global_pixels(have, config.global_size).astype(np.int64)
+            - other.global_pixels(have, config.global_size).astype(np.int64)
         ).max()
         inputs = [
             np.abs(
                 exact.global_input(want, config.global_size)
-                - device.global_input(have, config.global_size)
+                - other.global_input(have, config.global_size)
             ).max()
         ]
         if config.has_local:
@@ -76,7 +85,7 @@ def measure(
                 inputs.append(
                     np.abs(
                         exact.local_input(want, tuple(box), config.local_size)
-                        - device.local_input(have, tuple(box), config.local_size)
+                        - other.local_input(have, tuple(box), config.local_size)
                     ).max()
                 )
         score = (int(pixels), float(max(inputs)))
@@ -87,10 +96,12 @@ def measure(
     agreement = compare_encoded(
         reference, candidate, [data for _, data in named], config.num_attributes
     )
+    decoder = getattr(other, "decoder", None)
     return {
+        "preprocessing": other.name,
         "images": [name for name, _ in named],
-        "decoder": device.decoder.backend,
-        "decoded_by": dict(device.decoder.decoded_by),
+        "decoder": decoder.backend if decoder else "pillow",
+        "decoded_by": dict(decoder.decoded_by) if decoder else {"pillow": len(named)},
         "max_abs_pixel_diff": worst_pixels,  # 8-bit levels, global input before normalisation
         "max_abs_input_diff": worst_input,  # normalised global and local inputs
         "worst_image": worst_image,
