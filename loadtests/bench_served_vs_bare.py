@@ -26,8 +26,14 @@ the tritonserver process, each model's Python-backend stubs), and every round re
 average when it starts and ends: on a quiet machine (load average well under the core count)
 the wall-clock ratio is meaningful too.
 
+Every bare round also runs the served pre-processing in this process (`PreprocessingStage`,
+the export's `--cpu-preprocess` code, one thread per core): `ratio_with_preprocessing` and
+`cpu_ratio_server_with_preprocessing` compare the served ensemble with the graphs plus that
+work, i.e. what serving itself costs.
+
     .venv/bin/python loadtests/bench_served_vs_bare.py [--variant onnxruntime/float32]
-        [--rounds 3] [--seconds 15] [--concurrency 4] [--out DIR]
+        [--rounds 3] [--seconds 15] [--concurrency 4] [--cpu-instances 2]
+        [--cpu-preprocess exact|fast] [--out DIR]
 """
 
 from __future__ import annotations
