@@ -42,8 +42,9 @@ class PipelineOutput:
 
 
 class GraphPipeline:
-    """`preprocessing`: `ExactPreprocessing` (Pillow, default) or `DevicePreprocessing`; the
-    images given to `embed` are what its `decode` returns (PIL images for the default)."""
+    """`preprocessing`: `ExactPreprocessing` (Pillow, default), `FastPreprocessing` or
+    `DevicePreprocessing`; the images given to `embed` are what its `decode` returns (PIL images
+    for the default)."""
 
     def __init__(
         self, sessions: Mapping[str, GraphSession], config: ModelConfig, preprocessing=None
@@ -87,10 +88,13 @@ class GraphPipeline:
         roi = np.asarray(rois, dtype=np.float32).reshape(batch, count, 4)
         if not config.has_local:
             return PipelineOutput(head_embedding, roi, attention)
-        crops = np.stack(
+        crops = np.stack(  # per image, all its boxes at once, as roi_crop does
             [
-                prep.local_input(images[index // count], box, config.local_size)
-                for index, box in enumerate(rois)
+                crop
+                for row, image in enumerate(images)
+                for crop in prep.local_inputs(
+                    image, rois[row * count : (row + 1) * count], config.local_size
+                )
             ]
         )
         local_feeds = {

@@ -80,14 +80,11 @@ def measure(
             ).max()
         ]
         if config.has_local:
-            boxes = reference.embed([want], [list(range(config.num_attributes))]).roi[0]
-            for box in boxes.astype(int).tolist():
-                inputs.append(
-                    np.abs(
-                        exact.local_input(want, tuple(box), config.local_size)
-                        - other.local_input(have, tuple(box), config.local_size)
-                    ).max()
-                )
+            roi = reference.embed([want], [list(range(config.num_attributes))]).roi[0]
+            boxes = [tuple(box) for box in roi.astype(int).tolist()]
+            got = other.local_inputs(have, boxes, config.local_size)  # one image, as roi_crop
+            for box, local in zip(boxes, got, strict=True):
+                inputs.append(np.abs(exact.local_input(want, box, config.local_size) - local).max())
         score = (int(pixels), float(max(inputs)))
         if worst is None or score > worst:
             worst, worst_image = score, name

@@ -44,6 +44,10 @@ class ExactPreprocessing:
     def local_input(self, image, box: SourceBox, size: int) -> np.ndarray:
         return roi.local_input(image, box, size)
 
+    def local_inputs(self, image, boxes: list[SourceBox], size: int) -> list[np.ndarray]:
+        """The local inputs of all the boxes of one image (what `roi_crop` computes)."""
+        return [self.local_input(image, box, size) for box in boxes]
+
     def global_pixels(self, image, size: int) -> np.ndarray:
         """The resized, centre-cropped 8-bit pixels [3, size, size] (before normalisation)."""
         cropped = preprocess.center_crop(preprocess.resize_shorter_side(image, size), size)
@@ -76,7 +80,15 @@ class FastPreprocessing:
         return fast_preprocess.global_input(image.data, size, self.limits)
 
     def local_input(self, image: EncodedImage, box: SourceBox, size: int) -> np.ndarray:
+        """`box` alone, decoded at the scale this box allows (`local_inputs` decodes at the
+        scale the smallest of the image's boxes allows, like `roi_crop`)."""
         return fast_preprocess.local_inputs(image.data, [box], size, self.limits)[0]
+
+    def local_inputs(
+        self, image: EncodedImage, boxes: list[SourceBox], size: int
+    ) -> list[np.ndarray]:
+        """The local inputs of all the boxes of one image, from one decode (as `roi_crop`)."""
+        return fast_preprocess.local_inputs(image.data, boxes, size, self.limits)
 
     def global_pixels(self, image: EncodedImage, size: int) -> np.ndarray:
         reduced, _ = decode_reduced(image.data, self.limits, (size, size))
@@ -105,6 +117,9 @@ class DevicePreprocessing:
 
     def local_input(self, image, box: SourceBox, size: int) -> np.ndarray:
         return resample.local_input(image, box, size).cpu().numpy()
+
+    def local_inputs(self, image, boxes: list[SourceBox], size: int) -> list[np.ndarray]:
+        return [self.local_input(image, box, size) for box in boxes]
 
     def global_pixels(self, image, size: int) -> np.ndarray:
         pixels = resample.resize_shorter_side(image, size, crop=size)

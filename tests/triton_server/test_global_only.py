@@ -8,9 +8,18 @@ import tritonclient.grpc as grpcclient
 
 from asen.checkpoint import load_checkpoint
 from asen.inference import Embedder
+from asen_contract.images import inspect_image
 from asen_contract.tensors import EMBEDDING, ROI
 
-from .triton_support import cosine, encode, export, garment_image, infer, running_server
+from .triton_support import (
+    cosine,
+    encode,
+    ensemble_inputs,
+    export,
+    garment_image,
+    infer,
+    running_server,
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +43,16 @@ def test_equals_in_process_embedder(server, global_only_checkpoint, size):
     np.testing.assert_allclose(np.linalg.norm(got[EMBEDDING][0], axis=-1), 1.0, rtol=1e-5)
     assert cosine(got[EMBEDDING][0], want.fused).min() >= 0.9999
     np.testing.assert_array_equal(got[ROI][0], want.roi)
+
+
+def test_an_image_whose_pixels_fail_is_refused(server):
+    """roi_crop reads only the headers here; the truncated JPEG's header is fine, so it is
+    `preprocess` (which decodes every pixel first) that refuses it, naming the row."""
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+    good = encode(garment_image(640, 480), "JPEG")
+    truncated = good[: len(good) // 2]
+    inspect_image(truncated)  # the header alone passes
+    with pytest.raises(grpcclient.InferenceServerException) as error:
+        client.infer("asen", ensemble_inputs([good, truncated], [[0], [1]]))
+    assert error.value.status() == "StatusCode.INVALID_ARGUMENT"
+    assert "row 1" in str(error.value) and "cannot decode" in str(error.value)
