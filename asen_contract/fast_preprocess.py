@@ -20,22 +20,38 @@ import math
 import numpy as np
 from PIL import Image
 
-from asen_contract.images import ImageLimits, decode_reduced, inspect_image
+from asen_contract.images import ImageLimits, decode_reduced, inspect_image, reduced_scale
 from asen_contract.preprocess import center_crop, normalized_array, resize_shorter_side
 from asen_contract.roi import SourceBox, local_input
+
+Decoded = tuple[Image.Image, float]  # (RGB image, decoded pixels per original pixel)
 
 
 def global_input(data: bytes, size: int, limits: ImageLimits) -> np.ndarray:
     """The global branch's input [3, S, S] float32, from a reduced-scale decode."""
-    image, _ = decode_reduced(data, limits, (size, size))
-    return normalized_array(center_crop(resize_shorter_side(image, size), size))
+    return global_input_and_image(data, size, limits)[0]
+
+
+def global_input_and_image(
+    data: bytes, size: int, limits: ImageLimits
+) -> tuple[np.ndarray, Decoded]:
+    """`global_input` and the decoded image, for `local_inputs` to reuse in the same process."""
+    decoded = decode_reduced(data, limits, (size, size))
+    image = decoded[0]
+    return normalized_array(center_crop(resize_shorter_side(image, size), size)), decoded
 
 
 def local_inputs(
-    data: bytes, boxes: list[SourceBox], size: int, limits: ImageLimits
+    data: bytes,
+    boxes: list[SourceBox],
+    size: int,
+    limits: ImageLimits,
+    decoded: Decoded | None = None,
 ) -> list[np.ndarray]:
     """The local branch's inputs [3, L, L] float32 of `boxes` (original-image pixels), from one
-    reduced-scale decode that keeps the smallest box >= L pixels wide."""
+    reduced-scale decode that keeps the smallest box >= L pixels wide. `decoded` (the global
+    input's decode) is used instead of decoding again when it is at that same scale: the same
+    pixels, so the result does not depend on whether it was passed."""
     header = inspect_image(data, limits)  # the header only: no pixel is decoded
     sides = [min(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]
     smallest = min([side for side in sides if side > 0], default=0)
@@ -46,7 +62,10 @@ def local_inputs(
             max(wanted[0], math.ceil(header.width * factor)),
             max(wanted[1], math.ceil(header.height * factor)),
         )
-    image, scale = decode_reduced(data, limits, wanted)
+    if decoded is not None and decoded[1] == reduced_scale(data, limits, wanted):
+        image, scale = decoded
+    else:
+        image, scale = decode_reduced(data, limits, wanted)
     return [_local(image, scale, box, size) for box in boxes]
 
 

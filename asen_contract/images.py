@@ -108,14 +108,24 @@ def decode_reduced(
     original pixel). Other formats decode in full (scale 1.0). Not bit-exact: see
     `asen_contract.fast_preprocess`."""
     with _opened(data) as image:
-        header = _checked_header(image, limits)
-        scale = 1.0
-        if header.format in ("JPEG", "MPO"):
-            drafted = image.draft(None, at_least)
-            if drafted is not None:
-                scale = drafted[1][2] / header.width
+        scale = _draft(image, _checked_header(image, limits), at_least)
         image.load()
         return _to_rgb(image), scale
+
+
+def reduced_scale(data: bytes, limits: ImageLimits, at_least: tuple[int, int]) -> float:
+    """The scale `decode_reduced` decodes at, from the header alone (no pixel is decoded)."""
+    with _opened(data) as image:
+        return _draft(image, _checked_header(image, limits), at_least)
+
+
+def _draft(image: Image.Image, header: ImageHeader, at_least: tuple[int, int]) -> float:
+    """Tell a JPEG's decoder to scale (Pillow's `draft`); the decoded pixels per original one."""
+    if header.format in ("JPEG", "MPO"):
+        drafted = image.draft(None, at_least)
+        if drafted is not None:
+            return drafted[1][2] / header.width
+    return 1.0
 
 
 def read_image_file(path: Path, limits: ImageLimits = ImageLimits()) -> Image.Image:

@@ -33,7 +33,7 @@ work, i.e. what serving itself costs.
 
     .venv/bin/python loadtests/bench_served_vs_bare.py [--variant onnxruntime/float32]
         [--rounds 3] [--seconds 15] [--concurrency 4] [--cpu-instances 2]
-        [--cpu-preprocess exact|fast] [--out DIR]
+        [--cpu-preprocess exact|fast] [--cpu-layout ensemble|single] [--out DIR]
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
 from asen.export.onnx_graphs import graph_specs, model_geometry
 from asen.export.repository import export_repository
-from asen.export.settings import CPU_PREPROCESS, ExportSettings
+from asen.export.settings import CPU_LAYOUTS, CPU_PREPROCESS, ExportSettings
 from asen.runtimes.preprocessing import ExactPreprocessing, FastPreprocessing
 from asen.runtimes.sessions import open_session
 from asen.triton.launcher import TritonServer
@@ -95,13 +95,20 @@ def _process_part(is_root: bool, argv: list[str]) -> str:
     return "other"
 
 
+def graph_path(repository: Path, name: str) -> Path:
+    """An exported graph: its own model's version folder, or the single model's (`--cpu-layout
+    single`)."""
+    single = repository / ENSEMBLE / "1" / f"{name}.onnx"
+    return single if single.is_file() else repository / name / "1" / "model.onnx"
+
+
 def bare_graphs(repository: Path, model, runtime: str, batches, layouts) -> tuple[dict, dict]:
     """(sessions by (graph, threads), feeds by (graph, batch)) of the repository's graphs."""
     specs = {spec.name: spec for spec in graph_specs(model, model_geometry(model))}
     sessions, feeds = {}, {}
     torch.manual_seed(0)
     for name, spec in specs.items():
-        path = repository / name / "1" / "model.onnx"
+        path = graph_path(repository, name)
         for streams, threads in layouts:
             pool = sessions.setdefault((name, threads), [])
             while len(pool) < streams:
@@ -223,6 +230,10 @@ def main() -> int:
         "--cpu-preprocess", choices=CPU_PREPROCESS, default="exact",
         help="the export's --cpu-preprocess: exact (default) or fast (reduced-scale JPEG decode)",
     )  # fmt: skip
+    parser.add_argument(
+        "--cpu-layout", choices=CPU_LAYOUTS, default="ensemble",
+        help="the export's --cpu-layout: ensemble (default) or single (one Python model)",
+    )  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--queue-delay-us", type=int, default=2000)
     parser.add_argument("--data", type=Path, default=None, help="data set root (INT8)")
@@ -247,6 +258,7 @@ def main() -> int:
             cpu_threads=args.cpu_threads,
             cpu_instances=args.cpu_instances,
             cpu_preprocess=args.cpu_preprocess,
+            cpu_layout=args.cpu_layout,
             runtime=runtime,
             precision=precision,
         )
@@ -330,6 +342,7 @@ def main() -> int:
             "cpu_threads": args.cpu_threads,
             "cpu_instances": args.cpu_instances,
             "cpu_preprocess": args.cpu_preprocess,
+            "cpu_layout": args.cpu_layout,
             "max_batch": args.max_batch,
             "queue_delay_us": args.queue_delay_us,
         },

@@ -11,6 +11,7 @@ from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
 from asen.export.repository import export_repository
 from asen.export.settings import (
+    CPU_LAYOUTS,
     CPU_PREPROCESS,
     GPU_PREPROCESS,
     PRECISIONS,
@@ -92,6 +93,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bit-exact, its accuracy cost is in docs/runtimes.md)",
     )
     parser.add_argument(
+        "--cpu-layout",
+        choices=CPU_LAYOUTS,
+        default="ensemble",
+        help="cpu target: ensemble (default; five models, the layout the gpu target shares) or "
+        "single (one Python model doing every step in one process: fewer hand-overs, whole "
+        "requests batched through every graph; the same embeddings)",
+    )
+    parser.add_argument(
         "--calibration-data",
         type=Path,
         default=None,
@@ -118,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision,
         gpu_preprocess=args.gpu_preprocess,
         cpu_preprocess=args.cpu_preprocess,
+        cpu_layout=args.cpu_layout,
     )
     if args.calibration_images < 1:
         raise ConfigError("--calibration-images must be at least 1")
@@ -145,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         "precision": settings.precision,
         "gpu_preprocess": settings.gpu_preprocess,
         "cpu_preprocess": settings.cpu_preprocess,
+        "cpu_layout": settings.cpu_layout,
         "models": result.models,
         "max_relative_error": {c.name: c.max_relative_error for c in result.checks},
     }

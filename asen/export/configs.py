@@ -129,6 +129,21 @@ def ensemble_config(
     return config
 
 
+def single_model_config(signature: Signature, info: ModelInfo, settings: ExportSettings) -> Config:
+    """`--cpu-layout single`: the public entry point as one Python model doing every step."""
+    config = _base(t.ENSEMBLE, signature, settings.max_batch, settings.queue_delay_us)
+    config.backend = "python"
+    config.instance_group.add(count=settings.cpu_instances, kind=mc.ModelInstanceGroup.KIND_CPU)
+    parameters = info.to_triton_parameters()
+    parameters.update(
+        runtime=settings.runtime,
+        threads=str(settings.cpu_threads),
+        **{PREPROCESS_PARAMETER: settings.preprocess_mode},
+    )
+    _set_parameters(config, parameters)
+    return config
+
+
 def write_config(path: Path, config: Config, comment: str) -> None:
     """The config in protobuf text format, under a comment saying what the model is."""
     header = "".join(f"# {line}\n" for line in comment.splitlines())

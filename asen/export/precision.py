@@ -56,7 +56,7 @@ def apply_precision(
         "float32",
     ):
         return None
-    float32 = {name: path.with_name("float32.onnx") for name, path in graphs.items()}
+    float32 = {name: path.with_name(f"{name}.float32.onnx") for name, path in graphs.items()}
     for name, path in graphs.items():
         shutil.copy(path, float32[name])
     try:

@@ -7,6 +7,8 @@ Layout (ASEN++; a global-only model has no local_branch):
   global_head/     ONNX graph: feature map + K attribute ids -> K global embeddings + attention
   roi_crop/        Python: attention -> box -> crop of the original image -> local input, ROI
   local_branch/    ONNX graph: local input + ids + global embeddings -> fused EMBEDDING
+With `--cpu-layout single` (cpu target) the repository holds one Python model instead, `asen/`,
+whose version folder carries the three graphs (`<graph>.onnx`) and does every step itself.
 The Python models' version folders carry an unchanged copy of the `asen_contract` package
 (Triton puts a Python model's version folder on its import path), so the served pre-processing
 is the code the repository was exported with, whatever is installed in the Triton image.
@@ -138,31 +140,36 @@ def _write_models(
     geometry = model_geometry(model)
     info = served_model_info(checkpoint, settings, geometry, version)
     signature = signatures(geometry)
+    single = settings.cpu_layout == "single"
     checks, graphs = [], {}
     for spec in graph_specs(model, geometry):
-        graph = graphs[spec.name] = root / spec.name / "1" / "model.onnx"
+        if single:
+            graph = graphs[spec.name] = root / t.ENSEMBLE / "1" / f"{spec.name}.onnx"
+        else:
+            graph = graphs[spec.name] = root / spec.name / "1" / "model.onnx"
         progress(f"exporting {spec.name} (ONNX opset {OPSET})")
         export_graph(model, spec, graph)
         check = check_graph(model, spec, graph)
         progress(f"checked {spec.name}: max relative error {check.max_relative_error:.2e}")
         checks.append(check)
-        head = spec.name == t.GLOBAL_HEAD
-        threads = 1 if head else settings.cpu_threads
-        instances = 1 if head else settings.cpu_instances
-        config = configs.branch_config(spec.name, spec.signature, settings, threads, instances)
-        _write(root, config)
-        if settings.target == "cpu":
-            shutil.copy(model_source("onnx_runner"), graph.parent / "model.py")
-            shutil.copy(runtimes_sessions.__file__, graph.parent / "graph_sessions.py")
+        if not single:
+            _write_branch(root, spec, graph, settings)
     agreement = apply_precision(graphs, checkpoint.config, settings, *images, progress)
-    for name in (t.PREPROCESS, t.ROI_CROP):
-        version_dir = root / name / "1"
-        version_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(model_source(name), version_dir / "model.py")
+    if single:
+        version_dir = root / t.ENSEMBLE / "1"
+        shutil.copy(model_source("single_model"), version_dir / "model.py")
+        shutil.copy(runtimes_sessions.__file__, version_dir / "graph_sessions.py")
         _copy_contract(version_dir)
-    _write(root, configs.preprocess_config(signature[t.PREPROCESS], info, settings))
-    _write(root, configs.roi_crop_config(signature[t.ROI_CROP], info, settings))
-    _write(root, configs.ensemble_config(signature, info, settings))
+        _write(root, configs.single_model_config(signature[t.ENSEMBLE], info, settings))
+    else:
+        for name in (t.PREPROCESS, t.ROI_CROP):
+            version_dir = root / name / "1"
+            version_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy(model_source(name), version_dir / "model.py")
+            _copy_contract(version_dir)
+        _write(root, configs.preprocess_config(signature[t.PREPROCESS], info, settings))
+        _write(root, configs.roi_crop_config(signature[t.ROI_CROP], info, settings))
+        _write(root, configs.ensemble_config(signature, info, settings))
     manifest = {
         "model_version": version,
         "checkpoint_sha256": checkpoint.sha256,
@@ -176,6 +183,17 @@ def _write_models(
     manifest_path.parent.mkdir(parents=True, exist_ok=True)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
     return checks
+
+
+def _write_branch(root: Path, spec, graph: Path, settings: ExportSettings) -> None:
+    """A graph as its own model: onnx_runner on the cpu target, Triton's onnxruntime on the gpu."""
+    head = spec.name == t.GLOBAL_HEAD
+    threads = 1 if head else settings.cpu_threads
+    instances = 1 if head else settings.cpu_instances
+    _write(root, configs.branch_config(spec.name, spec.signature, settings, threads, instances))
+    if settings.target == "cpu":
+        shutil.copy(model_source("onnx_runner"), graph.parent / "model.py")
+        shutil.copy(runtimes_sessions.__file__, graph.parent / "graph_sessions.py")
 
 
 def _write(root: Path, config: configs.Config) -> None:

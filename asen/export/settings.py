@@ -20,6 +20,9 @@ GPU_PREPROCESS = ("exact", "device")
 # exact: the reference (bit-exact to the official transforms); fast: JPEGs decoded at a reduced
 # DCT scale (asen_contract.fast_preprocess), opt-in, its accuracy cost measured in docs/runtimes.md
 CPU_PREPROCESS = ("exact", "fast")
+# ensemble: five models (preprocess, three graphs, roi_crop), the layout both targets share;
+# single: one Python model `asen` doing every step in one process (cpu target, docs/triton.md)
+CPU_LAYOUTS = ("ensemble", "single")
 REPOSITORY_FORMAT = 2  # bump when the repository layout or a Python model changes meaning
 
 
@@ -30,7 +33,8 @@ _UNHASHED_DEFAULTS = {
     "gpu_preprocess": "exact",
     "cpu_preprocess": "exact",
 }
-_UNHASHED = ("cpu_instances",)  # how many processes run a graph changes no embedding
+# how many processes run a graph, and in which layout, changes no embedding
+_UNHASHED = ("cpu_instances", "cpu_layout")
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class ExportSettings:
     calibration: str = ""  # int8: digest of the calibration images (set by the export)
     gpu_preprocess: str = "exact"  # where preprocess and roi_crop decode and resize
     cpu_preprocess: str = "exact"  # how they decode and resize on the CPU
+    cpu_layout: str = "ensemble"  # the cpu target's models: the ensemble or a single model
 
     @property
     def preprocess_mode(self) -> str:
@@ -93,6 +98,12 @@ class ExportSettings:
                 "--cpu-preprocess fast and --gpu-preprocess device both choose how images are "
                 "decoded and resized: choose one"
             )
+        if self.cpu_layout not in CPU_LAYOUTS:
+            raise ConfigError(
+                f"unknown CPU layout {self.cpu_layout!r}; choose from {', '.join(CPU_LAYOUTS)}"
+            )
+        if self.target == "gpu" and self.cpu_layout != "ensemble":
+            raise ConfigError("the single-model layout is for the cpu target")
         if self.target == "gpu" and (self.runtime, self.precision) != ("onnxruntime", "float32"):
             raise ConfigError(
                 "the gpu target runs Triton's onnxruntime backend with TensorRT: the runtime and "

@@ -7,7 +7,7 @@ from pathlib import Path
 import asen
 from asen_contract.errors import ConfigError
 
-PYTHON_MODELS = ("preprocess", "roi_crop", "onnx_runner")
+PYTHON_MODELS = ("preprocess", "roi_crop", "onnx_runner", "single_model")
 
 
 def models_repo_dir() -> Path:
@@ -19,5 +19,5 @@ def models_repo_dir() -> Path:
 
 
 def model_source(name: str) -> Path:
-    """The `model.py` of a Python-backend model (preprocess, roi_crop, onnx_runner)."""
+    """The `model.py` of a Python-backend model (`PYTHON_MODELS`)."""
     return models_repo_dir() / name / "model.py"

@@ -103,3 +103,23 @@ def test_local_inputs_keep_every_box_at_least_the_local_size():
     got = fast_preprocess.local_inputs(data, [degenerate], 112, LIMITS)[0]
     difference = np.abs(got - local_input(image, degenerate, 112)).mean()
     assert 0 < difference < 0.15  # a quarter-scale decode, then 1.7x: coarser than the others
+
+
+def test_reusing_the_global_decode_changes_nothing_and_saves_a_decode(monkeypatch):
+    data = photo(800, 600, seed=7)
+    _, decoded = fast_preprocess.global_input_and_image(data, 224, LIMITS)
+    assert decoded[1] == 0.5  # 600 // 224 = 2
+    same_scale = [(100, 0, 700, 600), (250, 150, 550, 450)]  # 300 px: 1/2 keeps 150 >= 112
+    finer = [(350, 250, 450, 350)]  # 100 px: only a full decode keeps it
+    calls = []
+    real = fast_preprocess.decode_reduced
+    monkeypatch.setattr(
+        fast_preprocess, "decode_reduced", lambda *a: calls.append(a[2]) or real(*a)
+    )
+    for boxes, decodes in ((same_scale, 0), (finer, 1)):
+        calls.clear()
+        reused = fast_preprocess.local_inputs(data, boxes, 112, LIMITS, decoded)
+        assert len(calls) == decodes
+        fresh = fast_preprocess.local_inputs(data, boxes, 112, LIMITS)
+        for a, b in zip(reused, fresh, strict=True):
+            assert np.array_equal(a, b)

@@ -88,6 +88,22 @@ def test_int8_export_quantizes_the_backbones_and_reports_its_cost(
     assert json.loads(float32.stdout)["model_version"] != json.loads(done.stdout)["model_version"]
 
 
+def test_openvino_single_model_layout_checks_parity_on_its_own_graphs(checkpoint, tmp_path):
+    """The three graphs share one folder: the parity check's float32 copies must not collide."""
+    out = tmp_path / "single"
+    done = asen("export", "--checkpoint", str(checkpoint), "--out", str(out),
+                "--runtime", "openvino", "--cpu-layout", "single", "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["models"] == [ENSEMBLE]
+    manifest = json.loads((out / ENSEMBLE / "1" / "export.json").read_text())
+    assert manifest["served_vs_float32_onnxruntime"]["parity"] is True
+    assert manifest["settings"]["cpu_layout"] == "single"
+    graphs = sorted(p.name for p in (out / ENSEMBLE / "1").glob("*.onnx"))
+    assert graphs == ["global_backbone.onnx", "global_head.onnx", "local_branch.onnx"]
+    config = (out / ENSEMBLE / "config.pbtxt").read_text()
+    assert 'string_value: "openvino"' in config and 'backend: "python"' in config
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
@@ -97,6 +113,7 @@ def test_int8_export_quantizes_the_backbones_and_reports_its_cost(
          "--calibration-images must be at least 1"),
         (["--target", "gpu", "--gpu-preprocess", "device", "--cpu-preprocess", "fast"],
          "choose one"),
+        (["--target", "gpu", "--cpu-layout", "single"], "single-model layout is for the cpu"),
     ],
 )  # fmt: skip
 def test_bad_runtime_choices_are_clear_errors(checkpoint, tmp_path, flags, message):

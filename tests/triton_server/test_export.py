@@ -64,6 +64,12 @@ def test_model_version_names_checkpoint_and_settings():
         ExportSettings(cpu_preprocess="device")
     with pytest.raises(AsenError, match="choose one"):
         ExportSettings(target="gpu", cpu_preprocess="fast", gpu_preprocess="device")
+    # the single-model layout computes the ensemble's embeddings: same version, same cache keys
+    assert model_version(sha, ExportSettings(cpu_layout="single")) == cpu
+    with pytest.raises(AsenError, match="unknown CPU layout"):
+        ExportSettings(cpu_layout="fused")
+    with pytest.raises(AsenError, match="for the cpu target"):
+        ExportSettings(target="gpu", cpu_layout="single")
     # how many processes run a graph changes no embedding: same version, same cache keys
     assert model_version(sha, ExportSettings(cpu_instances=2)) == cpu
     with pytest.raises(AsenError, match="instance count"):
