@@ -22,12 +22,11 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 import asen_contract
-from asen_contract import fast_preprocess, resample, tensors
+from asen_contract import resample, tensors
 from asen_contract.device_decode import DeviceDecoder
 from asen_contract.errors import InvalidInput
-from asen_contract.images import decode_image
 from asen_contract.model_info import ModelInfo
-from asen_contract.preprocess import global_input
+from asen_contract.rows import global_inputs
 
 
 class TritonPythonModel:
@@ -80,15 +79,8 @@ class TritonPythonModel:
 
     def _exact(self, blobs: list[bytes]) -> np.ndarray:
         """The exact path, or the fast one (`preprocess` fast): Pillow on the CPU either way."""
-        inputs, size = [], self.info.global_size
-        for row, encoded in enumerate(blobs):
-            try:
-                if self.mode == "fast":
-                    inputs.append(fast_preprocess.global_input(encoded, size, self.limits))
-                else:
-                    inputs.append(global_input(decode_image(encoded, self.limits), size))
-            except InvalidInput as error:
-                raise type(error)(f"{tensors.IMAGE} row {row}: {error}") from error
+        size = self.info.global_size
+        inputs, _ = global_inputs(blobs, size, self.limits, self.mode)
         return inputs[0][np.newaxis] if len(inputs) == 1 else np.stack(inputs)  # no copy for one
 
     def _on_device(self, blobs: list[bytes]):

@@ -24,10 +24,10 @@ from graph_sessions import open_session
 import asen_contract
 from asen_contract import fast_preprocess, tensors
 from asen_contract.errors import InvalidInput
-from asen_contract.images import decode_image, inspect_image
+from asen_contract.images import inspect_image
 from asen_contract.model_info import ModelInfo
-from asen_contract.preprocess import global_input
 from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
+from asen_contract.rows import global_inputs
 
 
 class TritonPythonModel:
@@ -86,21 +86,7 @@ class TritonPythonModel:
         self.info.check_attribute_ids(ids)
         blobs = [bytes(encoded) for encoded in images.reshape(-1)]
         ids = ids.astype(np.int32).reshape(len(blobs), -1)
-        size, decoded, inputs = self.info.global_size, [], []
-        for row, encoded in enumerate(blobs):
-            try:
-                if self.mode == "fast":  # reduced-scale decodes; the crops reuse this one if
-                    array, image = fast_preprocess.global_input_and_image(  # at their scale
-                        encoded, size, self.limits
-                    )
-                    decoded.append((encoded, image))
-                    inputs.append(array)
-                else:
-                    image = decode_image(encoded, self.limits)
-                    decoded.append(image)  # decoded once: the crop reuses it
-                    inputs.append(global_input(image, size))
-            except InvalidInput as error:
-                raise type(error)(f"{tensors.IMAGE} row {row}: {error}") from error
+        inputs, decoded = global_inputs(blobs, self.info.global_size, self.limits, self.mode)
         return blobs, ids, decoded, np.stack(inputs)
 
     def _run(self, members: list, responses: list) -> None:
