@@ -60,8 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--cpu-instances",
         type=int,
         default=1,
-        help="instances of global_backbone and local_branch (cpu target; default 1): with one "
-        "thread each, set it to the node's core count for the backbone to use every core",
+        help="instances of global_backbone and local_branch, or of the one model asen with "
+        "--cpu-layout single (cpu target; default 1): with one thread each, set it to the "
+        "node's core count for the backbone to use every core",
     )
     parser.add_argument(
         "--runtime",

@@ -8,8 +8,10 @@ the contract's attention box and crop. What changes is where they run: one stub 
 instance instead of five models, so a request crosses the Python backend's shared memory once,
 the image is decoded once (exact) and the dynamic batcher's requests run through every graph as
 one batch (the graphs' best batch size on a CPU, docs/runtimes.md). Requests are grouped by
-their attribute count K (the head's batch needs one K); a bad request gets its own INVALID_ARG
-response and the others of the batch are unaffected.
+their attribute count K (the head's batch needs one K): Triton's dynamic batcher puts only
+requests of one K in a batch (ATTRIBUTE's variable dimension, no ragged batching), so there is
+one group unless that changes. A bad request gets its own INVALID_ARG response and the others of
+the batch are unaffected; a failure in a group's run fails that group's requests alone.
 """
 
 from __future__ import annotations

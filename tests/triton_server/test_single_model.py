@@ -1,7 +1,7 @@
 """`asen export --cpu-layout single` on a real tritonserver: one Python model `asen` with the
 ensemble's tensors computes what the ensemble computes (exact and fast pre-processing, ASEN++
-and a global-only model), batches concurrent requests of different K, and a bad request fails
-alone."""
+and a global-only model), answers concurrent requests of different K alike (Triton batches only
+requests of one K together), and a bad request fails alone."""
 
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def test_equals_the_ensemble(single, ensemble, case):
 
 
 def test_concurrent_requests_of_different_k_are_answered_alike(single):
-    """The dynamic batcher hands the model several requests at once (K = 1, 2 and 4 mixed)."""
+    """Concurrent requests (K = 1, 2 and 4 mixed): the dynamic batcher hands the model several
+    requests of one K at once, and mixed K arrive in separate batches."""
     server, _ = single
     cases = [(blobs, ids) for blobs, ids in images_and_ids() for _ in range(4)]
     client = grpcclient.InferenceServerClient(server.grpc_url)
@@ -149,6 +150,64 @@ def test_a_bad_request_fails_alone(single, image, ids, words):
     if image is not None:  # an image error names the row
         assert "IMAGE row 0" in str(error)
     assert error.status() == "StatusCode.INVALID_ARGUMENT"
+
+
+FAILING_SESSIONS = """
+
+_open_session = open_session
+
+
+class _FailsAtThreeAttributes:
+    def __init__(self, session):
+        self.session, self.inputs, self.outputs = session, session.inputs, session.outputs
+
+    def run(self, feeds):
+        if "ATTRIBUTE" in feeds and feeds["ATTRIBUTE"].shape[1] == 3:
+            raise RuntimeError("injected graph failure")
+        return self.session.run(feeds)
+
+
+def open_session(path, runtime="onnxruntime", threads=0):
+    return _FailsAtThreeAttributes(_open_session(path, runtime, threads))
+"""
+
+
+def test_a_failing_graph_run_fails_its_requests_alone_and_the_model_keeps_serving(
+    small_checkpoint, tmp_path_factory
+):
+    """A runtime error inside a graph run (injected into the repository's graph sessions for
+    K = 3) is a clear INTERNAL error for those requests; the stub survives and serves on."""
+    repository = export(small_checkpoint, tmp_path_factory.mktemp("repo") / "failing", **SETTINGS)
+    sessions = repository / ENSEMBLE / "1" / "graph_sessions.py"
+    sessions.write_text(sessions.read_text() + FAILING_SESSIONS)
+    good = encode(garment_image(200, 120))
+    requests = [[0, 1, 2], [1], [3, 2, 1], [2]]
+    results: dict[int, tuple] = {}
+    done = threading.Event()
+
+    def callback(index, result, error):
+        results[index] = (result, error)
+        if len(results) == len(requests):
+            done.set()
+
+    for server in running_server(repository, tmp_path_factory.mktemp("log")):
+        client = grpcclient.InferenceServerClient(server.grpc_url)
+        for index, ids in enumerate(requests):
+            client.async_infer(
+                ENSEMBLE,
+                ensemble_inputs([good], [ids]),
+                callback=lambda result, error, index=index: callback(index, result, error),
+            )
+        assert done.wait(60)
+        for index in (0, 2):
+            _, error = results[index]
+            assert error is not None and error.status() == "StatusCode.INTERNAL"
+            assert "onnxruntime: RuntimeError: injected graph failure" in str(error)
+        for index in (1, 3):
+            result, error = results[index]
+            assert error is None, error
+            assert result.as_numpy(EMBEDDING).shape == (1, 1, 64)
+        assert infer(client, [good, good], [[0, 1], [2, 3]])[EMBEDDING].shape == (2, 2, 64)
 
 
 def test_fast_pre_processing_in_one_model(small_checkpoint, tmp_path_factory):
