@@ -33,26 +33,38 @@ work, i.e. what serving itself costs.
 
     .venv/bin/python loadtests/bench_served_vs_bare.py [--variant onnxruntime/float32]
         [--rounds 3] [--seconds 15] [--concurrency 4] [--cpu-instances 2]
-        [--cpu-preprocess exact|fast] [--cpu-layout ensemble|single] [--out DIR]
+        [--cpu-preprocess exact|fast] [--cpu-layout ensemble|single]
+        [--load-generator python|h2load] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import h2load_grpc
 import numpy as np
 import torch
 import tritonclient.grpc as grpcclient
 from bench_models import random_checkpoint, synthetic_set
 from bench_runtimes import measure, pipeline_limit
 from json_report import publish
-from triton_load import closed_loop, compute_shares, compute_us, ensemble_inputs, photo_jpegs
+from triton_load import (
+    INFER_METHOD,
+    closed_loop,
+    compute_shares,
+    compute_us,
+    ensemble_inputs,
+    infer_message,
+    photo_jpegs,
+)
 
 from asen.checkpoint import load_checkpoint
 from asen.data.dataset import open_dataset
@@ -190,6 +202,8 @@ def bare_limit(
 
 def served_load(server, images, args, attributes: int) -> dict:
     """Closed-loop load on the ensemble with its CPU cost (server tree, load generator)."""
+    if args.load_generator == "h2load":
+        return h2load_served_load(server, images[0], args)
     before = compute_us(server.metrics_url)
     server_cpu, client_cpu = tree_cpu_by_process(server.process.pid), time.process_time()
     wall = time.perf_counter()
@@ -197,6 +211,57 @@ def served_load(server, images, args, attributes: int) -> dict:
     images_done = run["images_per_s"] * (time.perf_counter() - wall)
     server_after = tree_cpu_by_process(server.process.pid)
     client_ms = (time.process_time() - client_cpu) * 1000 / images_done
+    return _with_cpu(run, server, before, server_cpu, server_after, images_done, client_ms)
+
+
+H2LOAD_WARM_UP = 2.0
+
+
+def h2load_served_load(server, image: bytes, args) -> dict:
+    """The same closed loop driven by h2load (C): one photo-sized JPEG, one attribute id per
+    request, `--concurrency` streams. The server's CPU is sampled over h2load's measuring window
+    (after its warm-up); h2load's own CPU (a child of this process) is scaled to the window."""
+    client = grpcclient.InferenceServerClient(server.grpc_url)
+    client.infer(ENSEMBLE, ensemble_inputs([image], [[0]]))  # h2load sees HTTP status only
+    message = infer_message(image, 0)
+    pid, sampled = server.process.pid, {}
+
+    def sample_start() -> None:
+        sampled["server"] = tree_cpu_by_process(pid)
+        sampled["compute"] = compute_us(server.metrics_url)
+
+    timer = threading.Timer(H2LOAD_WARM_UP, sample_start)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    timer.start()
+    result = h2load_grpc.run(
+        server.grpc_url, INFER_METHOD, message, seconds=args.seconds, clients=1,
+        streams=args.concurrency, warm_up=H2LOAD_WARM_UP,
+    )  # fmt: skip
+    server_after = tree_cpu_by_process(pid)
+    timer.join()
+    if result.failed or not result.succeeded:
+        raise RuntimeError(f"h2load: {result.failed} failed, {result.succeeded} succeeded")
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    h2load_cpu = used.ru_utime + used.ru_stime - children.ru_utime - children.ru_stime
+    window = args.seconds / (args.seconds + H2LOAD_WARM_UP)
+    client_ms = h2load_cpu * window * 1000 / result.succeeded
+    run = {
+        "concurrency": args.concurrency,
+        "batch": 1,
+        "load_generator": "h2load",
+        "images_per_s": round(result.requests_per_s, 2),
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "requests": result.succeeded,
+    }
+    return _with_cpu(
+        run, server, sampled["compute"], sampled["server"], server_after, result.succeeded,
+        client_ms,
+    )  # fmt: skip
+
+
+def _with_cpu(run, server, compute_before, server_cpu, server_after, images_done, client_ms):
+    """`run` with the CPU per image (server by part, client) and the models' compute shares."""
     by_part = {
         part: round((seconds - server_cpu.get(part, 0.0)) * 1000 / images_done, 2)
         for part, seconds in sorted(server_after.items())
@@ -206,7 +271,7 @@ def served_load(server, images, args, attributes: int) -> dict:
     run["cpu_ms_per_image_server"] = round(server_ms, 2)
     run["cpu_ms_per_image_client"] = round(client_ms, 2)
     run["cpu_ms_per_image_server_by_part"] = by_part
-    run["compute_shares"] = compute_shares(before, compute_us(server.metrics_url))
+    run["compute_shares"] = compute_shares(compute_before, compute_us(server.metrics_url))
     return run
 
 
@@ -233,6 +298,11 @@ def main() -> int:
     parser.add_argument(
         "--cpu-layout", choices=CPU_LAYOUTS, default="ensemble",
         help="the export's --cpu-layout: ensemble (default) or single (one Python model)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--load-generator", choices=("python", "h2load"), default="python",
+        help="python: tritonclient threads, 24 images (default); h2load: the C load generator "
+        "(one image), so the client takes less of the cores the server shares",
     )  # fmt: skip
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--queue-delay-us", type=int, default=2000)
@@ -343,6 +413,7 @@ def main() -> int:
             "cpu_instances": args.cpu_instances,
             "cpu_preprocess": args.cpu_preprocess,
             "cpu_layout": args.cpu_layout,
+            "load_generator": args.load_generator,
             "max_batch": args.max_batch,
             "queue_delay_us": args.queue_delay_us,
         },

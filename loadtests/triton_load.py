@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import threading
 import time
 import urllib.request
@@ -16,6 +17,7 @@ import urllib.request
 import numpy as np
 import tritonclient.grpc as grpcclient
 from PIL import Image
+from tritonclient.grpc import service_pb2
 
 from asen_contract.tensors import ATTRIBUTE, ENSEMBLE, IMAGE
 
@@ -49,6 +51,21 @@ def ensemble_inputs(images: list[bytes], ids: list[list[int]]) -> list:
     attribute = grpcclient.InferInput(ATTRIBUTE, list(array.shape), "INT32")
     attribute.set_data_from_numpy(array)
     return [tensor, attribute]
+
+
+INFER_METHOD = "/inference.GRPCInferenceService/ModelInfer"
+
+
+def infer_message(image: bytes, attribute: int = 0) -> bytes:
+    """A serialized `ModelInferRequest` for the ensemble (one image, one attribute id), for a
+    load generator that sends raw gRPC messages (`h2load_grpc`): BYTES tensors travel as 4-byte
+    little-endian lengths + bytes in `raw_input_contents`."""
+    request = service_pb2.ModelInferRequest(model_name=ENSEMBLE)
+    request.inputs.add(name=IMAGE, datatype="BYTES", shape=[1, 1])
+    request.inputs.add(name=ATTRIBUTE, datatype="INT32", shape=[1, 1])
+    request.raw_input_contents.append(struct.pack("<I", len(image)) + image)
+    request.raw_input_contents.append(np.array([attribute], dtype="<i4").tobytes())
+    return request.SerializeToString()
 
 
 def closed_loop(

@@ -53,3 +53,20 @@ def test_served_vs_bare_reports_a_ratio_per_round():
         )
     ratios = [r["ratio"] for r in report["rounds"]]
     assert report["ratio_min"] == min(ratios) and report["ratio_max"] == max(ratios)
+
+
+def test_h2load_drives_the_single_model_layout():
+    """The C load generator (one image, raw ModelInfer messages) against `--cpu-layout single`."""
+    completed = subprocess.run(
+        [sys.executable, "loadtests/bench_served_vs_bare.py", "--small", "--rounds", "1",
+         "--seconds", "1", "--bare-seconds", "0.2", "--batches", "1", "--layouts", "1x1",
+         "--load-generator", "h2load", "--cpu-layout", "single", "--cpu-preprocess", "fast"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(completed.stdout)
+    assert report["settings"]["load_generator"] == "h2load"
+    served = report["rounds"][0]["served"]
+    assert served["load_generator"] == "h2load" and served["requests"] > 0
+    assert set(served["cpu_ms_per_image_server_by_part"]) == {"asen", "tritonserver"}
+    assert served["cpu_ms_per_image_client"] >= 0 and served["cpu_ms_per_image_server"] > 0
