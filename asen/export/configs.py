@@ -129,9 +129,17 @@ def ensemble_config(
     return config
 
 
+# The single model's preferred batch: on a CPU the graphs gain nothing past about 4 images per
+# call (the bare sweep, docs/runtimes.md), and a burst of requests split into batches of 4 keeps
+# every instance busy instead of handing the whole burst to one of them.
+SINGLE_MODEL_PREFERRED_BATCH = 4
+
+
 def single_model_config(signature: Signature, info: ModelInfo, settings: ExportSettings) -> Config:
     """`--cpu-layout single`: the public entry point as one Python model doing every step."""
     config = _base(t.ENSEMBLE, signature, settings.max_batch, settings.queue_delay_us)
+    preferred = min(SINGLE_MODEL_PREFERRED_BATCH, settings.max_batch)
+    config.dynamic_batching.preferred_batch_size.append(preferred)
     config.backend = "python"
     config.instance_group.add(count=settings.cpu_instances, kind=mc.ModelInstanceGroup.KIND_CPU)
     parameters = info.to_triton_parameters()

@@ -70,6 +70,8 @@ def test_the_repository_is_one_python_model(single):
     client = grpcclient.InferenceServerClient(server.grpc_url)
     config = client.get_model_config(ENSEMBLE, as_json=True)["config"]
     assert config["backend"] == "python" and config["instance_group"][0]["count"] == 2
+    # a burst is split over the instances in batches of 4, not handed to one instance whole
+    assert config["dynamic_batching"]["preferred_batch_size"] == [4]
     assert len(ModelInfo.from_triton_config(config).attributes) == 4  # what the gateway reads
 
 
