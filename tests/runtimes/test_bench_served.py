@@ -60,7 +60,8 @@ def test_h2load_drives_the_single_model_layout():
     completed = subprocess.run(
         [sys.executable, "loadtests/bench_served_vs_bare.py", "--small", "--rounds", "1",
          "--seconds", "1", "--bare-seconds", "0.2", "--batches", "1", "--layouts", "1x1",
-         "--load-generator", "h2load", "--cpu-layout", "single", "--cpu-preprocess", "fast"],
+         "--load-generator", "h2load", "--concurrency", "3", "--cpu-layout", "single",
+         "--cpu-preprocess", "fast"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
@@ -68,5 +69,7 @@ def test_h2load_drives_the_single_model_layout():
     assert report["settings"]["load_generator"] == "h2load"
     served = report["rounds"][0]["served"]
     assert served["load_generator"] == "h2load" and served["requests"] > 0
+    assert len(served["requests_per_photo_size"]) == 3  # one h2load per photo size
+    assert sum(served["requests_per_photo_size"]) == served["requests"]
     assert set(served["cpu_ms_per_image_server_by_part"]) == {"asen", "tritonserver"}
     assert served["cpu_ms_per_image_client"] >= 0 and served["cpu_ms_per_image_server"] > 0
