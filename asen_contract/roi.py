@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,23 @@ def attention_box(attention: np.ndarray, global_size: int, threshold: float) -> 
     batch = np.asarray(attention, dtype=np.float32)[np.newaxis]
     x, y, d = attention_boxes(batch, global_size, threshold)[0].tolist()
     return SquareBox(x, y, d)
+
+
+def source_boxes(
+    attention: Any, sizes: Sequence[tuple[int, int]], global_size: int, threshold: float
+) -> list[list[SourceBox]]:
+    """attention [B, K, h, w] (numpy or torch) and each image's (width, height) -> every image's
+    K boxes in original-image pixels: `attention_boxes` then `box_in_source`, row by row."""
+    batch, count = attention.shape[:2]
+    flat = attention.reshape(batch * count, *attention.shape[2:])
+    squares = attention_boxes(flat, global_size, threshold).tolist()
+    return [
+        [
+            box_in_source(SquareBox(*s), sizes[row], global_size)
+            for s in squares[row * count : (row + 1) * count]
+        ]
+        for row in range(batch)
+    ]
 
 
 def box_in_source(box: SquareBox, image_size: tuple[int, int], global_size: int) -> SourceBox:

@@ -16,7 +16,7 @@ from PIL import Image
 from asen.model.config import ModelConfig
 from asen.runtimes.preprocessing import ExactPreprocessing
 from asen.runtimes.sessions import GraphSession
-from asen_contract.roi import SquareBox, attention_boxes, box_in_source
+from asen_contract.roi import source_boxes
 from asen_contract.tensors import (
     ATTRIBUTE,
     FEATURES,
@@ -76,25 +76,16 @@ class GraphPipeline:
         head_embedding, attention = self._run(
             GLOBAL_HEAD, {FEATURES: features, ATTRIBUTE: ids}, record
         )
-        squares = attention_boxes(
-            attention.reshape(batch * count, *attention.shape[2:]),
-            config.global_size,
-            config.threshold,
-        ).tolist()
-        rois = [
-            box_in_source(SquareBox(*square), prep.size(images[index // count]), config.global_size)
-            for index, square in enumerate(squares)
-        ]
+        sizes = [prep.size(image) for image in images]
+        rois = source_boxes(attention, sizes, config.global_size, config.threshold)
         roi = np.asarray(rois, dtype=np.float32).reshape(batch, count, 4)
         if not config.has_local:
             return PipelineOutput(head_embedding, roi, attention)
         crops = np.stack(  # per image, all its boxes at once, as roi_crop does
             [
                 crop
-                for row, image in enumerate(images)
-                for crop in prep.local_inputs(
-                    image, rois[row * count : (row + 1) * count], config.local_size
-                )
+                for image, boxes in zip(images, rois, strict=True)
+                for crop in prep.local_inputs(image, boxes, config.local_size)
             ]
         )
         local_feeds = {

@@ -50,8 +50,7 @@ class ExactPreprocessing:
 
     def global_pixels(self, image, size: int) -> np.ndarray:
         """The resized, centre-cropped 8-bit pixels [3, size, size] (before normalisation)."""
-        cropped = preprocess.center_crop(preprocess.resize_shorter_side(image, size), size)
-        return np.asarray(cropped).transpose(2, 0, 1)
+        return _cropped_pixels(image, size)
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,7 @@ class FastPreprocessing:
 
     def global_pixels(self, image: EncodedImage, size: int) -> np.ndarray:
         reduced, _ = decode_reduced(image.data, self.limits, (size, size))
-        cropped = preprocess.center_crop(preprocess.resize_shorter_side(reduced, size), size)
-        return np.asarray(cropped).transpose(2, 0, 1)
+        return _cropped_pixels(reduced, size)
 
 
 class DevicePreprocessing:
@@ -124,3 +122,9 @@ class DevicePreprocessing:
     def global_pixels(self, image, size: int) -> np.ndarray:
         pixels = resample.resize_shorter_side(image, size, crop=size)
         return pixels.cpu().numpy().astype(np.uint8)
+
+
+def _cropped_pixels(image, size: int) -> np.ndarray:
+    """A PIL image resized and centre-cropped as the global input, as 8-bit [3, size, size]."""
+    cropped = preprocess.center_crop(preprocess.resize_shorter_side(image, size), size)
+    return np.asarray(cropped).transpose(2, 0, 1)

@@ -69,7 +69,7 @@ class TritonPythonModel:
         if self.decoder is not None:
             global_image = self._on_device(blobs)
         else:
-            global_image = pb_utils.Tensor(tensors.GLOBAL_IMAGE, self._exact(blobs))
+            global_image = pb_utils.Tensor(tensors.GLOBAL_IMAGE, self._on_cpu(blobs))
         return pb_utils.InferenceResponse(
             output_tensors=[
                 global_image,
@@ -77,7 +77,7 @@ class TritonPythonModel:
             ]
         )
 
-    def _exact(self, blobs: list[bytes]) -> np.ndarray:
+    def _on_cpu(self, blobs: list[bytes]) -> np.ndarray:
         """The exact path, or the fast one (`preprocess` fast): Pillow on the CPU either way."""
         size = self.info.global_size
         inputs, _ = global_inputs(blobs, size, self.limits, self.mode)

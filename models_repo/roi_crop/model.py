@@ -28,7 +28,7 @@ from asen_contract import fast_preprocess, resample, tensors
 from asen_contract.device_decode import DeviceDecoder
 from asen_contract.images import decode_image, inspect_image
 from asen_contract.model_info import ModelInfo
-from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
+from asen_contract.roi import local_input, source_boxes
 
 
 class TritonPythonModel:
@@ -73,13 +73,10 @@ class TritonPythonModel:
 
     def _one(self, request) -> object:
         info = self.info
-        size = info.global_size
         images = pb_utils.get_input_tensor_by_name(request, tensors.IMAGE).as_numpy().reshape(-1)
         blobs = [bytes(encoded) for encoded in images]
         attention = self._attention(request)
-        batch, count, height, width = attention.shape
-        flat = attention.reshape(batch * count, height, width)
-        squares = attention_boxes(flat, size, info.threshold).tolist()
+        batch, count = attention.shape[:2]
         if self.decoder is not None:
             pixels = self.decoder.decode(blobs)
             sizes = [(int(p.shape[2]), int(p.shape[1])) for p in pixels]
@@ -89,16 +86,11 @@ class TritonPythonModel:
         else:
             pixels = [decode_image(encoded, self.limits) for encoded in blobs]
             sizes = [image.size for image in pixels]
-        rois, crops = [], []
-        for row, image in enumerate(pixels):
-            row_squares = squares[row * count : (row + 1) * count]
-            boxes = [box_in_source(SquareBox(*s), sizes[row], size) for s in row_squares]
-            rois.append(boxes)
-            if info.local_size:
-                crops.append(self._crops(image, boxes))
+        rois = source_boxes(attention, sizes, info.global_size, info.threshold)
         roi = np.asarray(rois, dtype=np.float32).reshape(batch, count, 4)
         outputs = [pb_utils.Tensor(tensors.ROI, roi)]
         if info.local_size:
+            crops = [self._crops(image, boxes) for image, boxes in zip(pixels, rois, strict=True)]
             outputs.append(self._local_image(crops))
         return pb_utils.InferenceResponse(output_tensors=outputs)
 

@@ -28,7 +28,7 @@ from asen_contract import fast_preprocess, tensors
 from asen_contract.errors import InvalidInput
 from asen_contract.images import inspect_image
 from asen_contract.model_info import ModelInfo
-from asen_contract.roi import SquareBox, attention_boxes, box_in_source, local_input
+from asen_contract.roi import local_input, source_boxes
 from asen_contract.rows import global_inputs
 
 
@@ -101,20 +101,12 @@ class TritonPythonModel:
         head_embedding, attention = sessions[tensors.GLOBAL_HEAD].run(
             {tensors.FEATURES: features, tensors.ATTRIBUTE: ids}
         )
-        batch, count = ids.shape
-        flat = attention.reshape(batch * count, *attention.shape[2:])
-        squares = attention_boxes(flat, info.global_size, info.threshold).tolist()
-        rois, crops = [], []
-        for row, image in enumerate(images):
-            source = self._size(image)
-            row_squares = squares[row * count : (row + 1) * count]
-            boxes = [box_in_source(SquareBox(*s), source, info.global_size) for s in row_squares]
-            rois.append(boxes)
-            if info.local_size:
-                crops.append(self._crops(image, boxes))
-        roi = np.asarray(rois, dtype=np.float32).reshape(batch, count, 4)
+        sizes = [self._size(image) for image in images]
+        rois = source_boxes(attention, sizes, info.global_size, info.threshold)
+        roi = np.asarray(rois, dtype=np.float32).reshape(*ids.shape, 4)
         embedding = head_embedding
         if info.local_size:
+            crops = [self._crops(image, boxes) for image, boxes in zip(images, rois, strict=True)]
             embedding = sessions[tensors.LOCAL_BRANCH].run(
                 {
                     tensors.LOCAL_IMAGE: np.stack(crops),
@@ -122,12 +114,15 @@ class TritonPythonModel:
                     tensors.GLOBAL_EMBEDDING: head_embedding,
                 }
             )[0]
+        outputs = [
+            (tensors.EMBEDDING, embedding),
+            (tensors.ROI, roi),
+            (tensors.ATTENTION, attention),
+        ]
         start = 0
         for index, blobs, *_ in members:
             rows = slice(start, start + len(blobs))
             start += len(blobs)
-            outputs = [(tensors.EMBEDDING, embedding), (tensors.ROI, roi)]
-            outputs.append((tensors.ATTENTION, attention))
             responses[index] = pb_utils.InferenceResponse(
                 output_tensors=[
                     pb_utils.Tensor(name, np.ascontiguousarray(array[rows]))

@@ -23,6 +23,7 @@ from asen_contract.roi import (
     bilinear_weights,
     box_in_source,
     local_input,
+    source_boxes,
 )
 
 
@@ -122,3 +123,18 @@ def test_local_input_is_square_and_normalised() -> None:
     np.testing.assert_allclose(array[0], np.full((112, 112), (1 - 0.485) / 0.229), atol=1e-5)
     tiny = local_input(Image.new("RGB", (3, 2)), (1, 1, 1, 1), 16)  # box under one pixel
     assert tiny.shape == (3, 16, 16)
+
+
+@pytest.mark.parametrize("namespace", ["numpy", "torch"])
+def test_source_boxes_are_each_rows_boxes_in_its_own_image(namespace) -> None:
+    """[B, K, h, w] attention and B image sizes: row b's K boxes, mapped with row b's size."""
+    rng = np.random.default_rng(4)
+    attention = rng.random((3, 2, 7, 7), dtype=np.float32) ** 6
+    sizes = [(640, 480), (96, 300), (1000, 1000)]
+    want = [
+        [box_in_source(attention_box(attention[b, k], 112, 0.5), sizes[b], 112) for k in range(2)]
+        for b in range(3)
+    ]
+    given = torch.from_numpy(attention) if namespace == "torch" else attention
+    assert source_boxes(given, sizes, 112, 0.5) == want
+    assert len({box for row in want for box in row}) > 3  # the rows really differ
